@@ -1,0 +1,186 @@
+"""The daily job: ingest -> summarize -> digest -> deliver, in one process, under one lock.
+
+Safe to run as often as a scheduler likes: ingest is idempotent (content hashes), summaries and
+theme names are cached, papers already e-mailed are left out, and an empty digest is not e-mailed
+again when one was delivered in the last ``RESEND_EMPTY_AFTER``. A run killed part-way leaves
+the window cursor where it was, so the next run covers the same papers again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from agent.errors import PaperbriefError
+from agent.lock import RunLock
+from agent.models import ItemFailure, RunReport
+
+if TYPE_CHECKING:
+    from agent.digest_models import Digest
+    from agent.pipeline import PaperAgent, Progress
+
+log = logging.getLogger(__name__)
+
+#: meta key holding the end of the last delivered window (ISO): the next run starts there.
+WINDOW_KEY = "run:last_window_end"
+FIRST_WINDOW = timedelta(days=1)
+MAX_WINDOW = timedelta(days=7)
+RESEND_EMPTY_AFTER = timedelta(hours=20)
+
+
+class DailyResult(BaseModel):
+    report: RunReport
+    digest_id: str | None = None
+    delivered: bool = False
+    delivered_to: list[str] = Field(default_factory=list)
+    written: list[Path] = Field(default_factory=list)
+    saved_in: Path | None = None
+    failed_step: str | None = None
+
+
+def window_start(agent: PaperAgent, now: datetime) -> datetime:
+    raw = agent.store.state.get_meta(WINDOW_KEY)
+    if raw:
+        try:
+            last = datetime.fromisoformat(raw)
+            return max(last, now - MAX_WINDOW)
+        except ValueError:
+            log.warning("ignoring unreadable %s=%r", WINDOW_KEY, raw)
+    return now - FIRST_WINDOW
+
+
+def run_daily(
+    agent: PaperAgent,
+    *,
+    email: Sequence[str] | None = None,
+    out: Sequence[Path] = (),
+    skip_empty: bool = False,
+    lock_wait: float = 0.0,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> DailyResult:
+    """One scheduled run. Raises LockedError when another run holds the store."""
+    with RunLock(agent.settings.home, wait=lock_wait):
+        return _run(agent, email=email, out=out, skip_empty=skip_empty, now=now, progress=progress)
+
+
+def _run(
+    agent: PaperAgent,
+    *,
+    email: Sequence[str] | None,
+    out: Sequence[Path],
+    skip_empty: bool,
+    now: datetime | None,
+    progress: Progress | None,
+) -> DailyResult:
+    from agent.digest_flow import history_for, select_papers
+
+    now = now or datetime.now(UTC)
+    report = RunReport(step="run")
+    result = DailyResult(report=report)
+
+    # 1. ingest: a failing source is recorded and named; the others still feed the digest.
+    ingest = agent.ingest(progress=progress)
+    report.sources = ingest.sources
+    report.failures.extend(ingest.failures)
+    if not ingest.ok:
+        result.failed_step = "ingest"
+
+    # 2. summarize exactly the papers the digest will carry (cached ones cost nothing).
+    start = window_start(agent, now)
+    history = history_for(agent.settings)
+    try:
+        selection = select_papers(agent.store, history, since=start, until=None, now=now)
+    finally:
+        history.close()
+    ids = [p["id"] for p in selection.papers]
+    if ids:
+        summary_report = agent.summarize(ids=ids)
+        report.failures.extend(summary_report.failures)
+        for key, value in summary_report.counts.items():
+            report.counts[f"summarize_{key}"] = value
+        report.notes.extend(summary_report.notes[:1])
+        if summary_report.failures:
+            result.failed_step = result.failed_step or "summarize"
+
+    # 3. digest (saved in the history folder whatever happens next).
+    digest = agent.digest(since=start, now=now, source_reports=ingest.sources, progress=progress)
+    result.digest_id = digest.id
+    report.counts["digest_papers"] = len(digest.papers)
+    report.counts["digest_themes"] = len(digest.themes)
+    result.saved_in = agent.settings.home / "digests" / digest.id
+
+    # 4. deliver.
+    recipients = list(email if email is not None else agent.settings.email_to)
+    for path in out:
+        _write(digest, path)
+        result.written.append(path)
+    delivered = bool(out) or not recipients
+    if recipients:
+        delivered = _email(agent, digest, recipients, skip_empty, now, report, result)
+    result.delivered = delivered
+    if delivered:
+        agent.store.state.set_meta(WINDOW_KEY, (digest.window_end or now).isoformat())
+    return result
+
+
+def _email(
+    agent: PaperAgent,
+    digest: Digest,
+    recipients: list[str],
+    skip_empty: bool,
+    now: datetime,
+    report: RunReport,
+    result: DailyResult,
+) -> bool:
+    if digest.empty:
+        if skip_empty:
+            report.notes.append("Nothing new: no e-mail sent (--skip-empty).")
+            return True
+        last = _last_sent(agent)
+        if last is not None and now - last < RESEND_EMPTY_AFTER:
+            report.notes.append(
+                f"Nothing new since the digest sent at {last:%Y-%m-%d %H:%M} UTC: not e-mailing "
+                "an empty note again."
+            )
+            return True
+    try:
+        sent = agent.send(digest, recipients)
+    except PaperbriefError as exc:
+        report.failures.append(ItemFailure(item=digest.id, step="deliver", reason=str(exc)))
+        result.failed_step = result.failed_step or "deliver"
+        log.error("delivery failed: %s", exc)
+        return False
+    result.delivered_to = sent.accepted
+    return True
+
+
+def _last_sent(agent: PaperAgent) -> datetime | None:
+    from agent.digest_flow import history_for
+
+    history = history_for(agent.settings)
+    try:
+        for run in history.runs(limit=20):
+            if run.get("status") == "sent" and run.get("sent_at"):
+                return _aware(datetime.fromisoformat(run["sent_at"]))
+    finally:
+        history.close()
+    return None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _write(digest: Digest, path: Path) -> None:
+    from agent.render import format_for_path, render
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(digest, format_for_path(str(path))), encoding="utf-8")
+    tmp.replace(path)

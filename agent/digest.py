@@ -1,0 +1,334 @@
+"""Building a themed digest from papers already chosen: score, cap, group, name, assemble.
+
+``build_digest`` is pure (no store, no network unless the namer has one): give it paper dicts,
+their vectors and their summaries, and it returns a ``Digest``. Choosing the papers from the
+store and remembering what was sent live in ``agent.digest_flow``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from agent.digest_models import Digest, DigestPaper, DigestStats, Theme
+from agent.keywords import distinctive_terms
+from agent.models import Paper, SourceReport, SourceStatus, Summary, Usage
+from agent.relevance import (
+    InterestProfile,
+    TextEmbedder,
+    score_by_recency,
+    score_with_profile,
+    upvotes_of,
+)
+from agent.theme_naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
+from agent.themes import cluster
+
+TOP_PICKS = 3
+#: Below this many papers a "Top picks" section would only repeat the one theme.
+MIN_PAPERS_FOR_TOP_PICKS = 6
+AUTHORS_SHOWN = 3
+_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})$")
+_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class _Summary(Protocol):  # what the digest reads from a Summary
+    tldr: str
+    why_it_matters: str
+    flagged: str | None
+    model: str
+    usage: Usage
+
+
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Untrusted text on one line: control characters and newlines become spaces."""
+    text = " ".join(_CONTROL.sub(" ", text or "").split())
+    if limit and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def safe_url(paper: Paper) -> str | None:
+    """The paper's page, only if it is http(s): a ``javascript:`` URL must never become a link."""
+    url = (paper.url or "").strip()
+    if url.lower().startswith(("https://", "http://")) and not _CONTROL.search(url):
+        return url
+    if _ARXIV_ID.match(paper.id):
+        return f"https://arxiv.org/abs/{paper.id}"
+    if paper.id.startswith("doi:"):
+        return "https://doi.org/" + paper.id[4:]
+    return None
+
+
+def short_authors(authors: Sequence[str]) -> str:
+    names = [one_line(a, 60) for a in authors if a and a.strip()]
+    if len(names) <= AUTHORS_SHOWN:
+        return ", ".join(names)
+    return ", ".join(names[:AUTHORS_SHOWN]) + " et al."
+
+
+def first_sentence(text: str, limit: int = 280) -> str:
+    text = one_line(text)
+    match = _SENTENCE.match(text)
+    return one_line(match.group(1) if match else text, limit)
+
+
+def paper_date(record: Mapping[str, Any]) -> datetime | None:
+    """Announced/published date, else when it was ingested (UTC)."""
+    for key in ("published", "ingested_at"):
+        value = record.get(key)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, str) and value:
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def digest_paper(
+    record: Mapping[str, Any], summary: _Summary | None, score: float, reasons: list[str]
+) -> DigestPaper:
+    paper = Paper.model_validate({k: v for k, v in record.items() if k != "ingested_at"})
+    entry = DigestPaper(
+        id=paper.id,
+        title=one_line(paper.title, 300) or paper.id,
+        url=safe_url(paper),
+        authors=[one_line(a, 100) for a in paper.authors],
+        authors_short=short_authors(paper.authors),
+        date=paper_date(record),
+        source=paper.source,
+        categories=list(paper.categories),
+        upvotes=upvotes_of(record),
+        score=round(float(score), 4),
+        reasons=reasons,
+    )
+    if summary is not None and one_line(summary.tldr):
+        entry.tldr = one_line(summary.tldr, 400)
+        entry.why_it_matters = one_line(summary.why_it_matters, 400) or None
+        entry.flagged = (one_line(summary.flagged, 300) or None) if summary.flagged else None
+        entry.summary_model = summary.model
+    else:
+        entry.tldr = first_sentence(paper.abstract)
+        entry.summary_source = "abstract"
+    return entry
+
+
+def _theme_doc(record: Mapping[str, Any], summary: _Summary | None) -> str:
+    tags = " ".join(getattr(summary, "tags", []) or []) if summary is not None else ""
+    return f"{record.get('title', '')}. {record.get('abstract', '')} {tags}"
+
+
+def build_digest(
+    papers: Sequence[Mapping[str, Any]],
+    vectors: np.ndarray,
+    summaries: Mapping[str, _Summary | Summary | None],
+    *,
+    profile: InterestProfile | None = None,
+    embedder: TextEmbedder | None = None,
+    namer: ThemeNamer | None = None,
+    now: datetime | None = None,
+    seed_vectors: np.ndarray | None = None,
+    max_papers: int | None = None,
+    top_picks: int = TOP_PICKS,
+    min_themes: int = 3,
+    max_themes: int = 8,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    in_window: int | None = None,
+    excluded_sent: int = 0,
+    source_reports: Sequence[SourceReport] = (),
+    extra_usage: Usage | None = None,
+    digest_id: str | None = None,
+    category: str | None = None,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> Digest:
+    """Score, threshold, cap, cluster and name ``papers`` (dicts as the store returns them, each
+    row of ``vectors`` the paper's unit vector) into a Digest."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    namer = namer or KeywordNamer()
+    vectors = np.asarray(vectors, dtype=np.float32)
+    vectors = vectors.reshape(len(papers), -1) if len(papers) else np.zeros((0, 1), np.float32)
+    use_profile = profile is not None and profile.active
+    dates = [paper_date(p) for p in papers]
+    if use_profile:
+        assert profile is not None
+        scored = score_with_profile(
+            papers, vectors, profile, embedder=embedder, seed_vectors=seed_vectors
+        )
+    else:
+        scored = score_by_recency(papers, dates, now)
+
+    stats = DigestStats(in_window=len(papers) if in_window is None else in_window)
+    stats.excluded_sent = excluded_sent
+    order = sorted(
+        range(len(papers)),
+        key=lambda i: (-scored[i][0], -(dates[i].timestamp() if dates[i] else 0), papers[i]["id"]),
+    )
+    if use_profile and profile is not None and profile.min_score is not None:
+        kept = [i for i in order if scored[i][0] >= profile.min_score]
+        stats.below_threshold = len(order) - len(kept)
+        order = kept
+    if max_papers is not None and len(order) > max_papers:
+        stats.over_cap = len(order) - max_papers
+        order = order[:max_papers]
+
+    entries = [digest_paper(papers[i], summaries.get(papers[i]["id"]), *scored[i]) for i in order]
+    digest = Digest(
+        id=digest_id or now.strftime("%Y-%m-%dT%H%M%SZ"),
+        created_at=now,
+        window_start=window_start,
+        window_end=window_end,
+        category=category,
+        source=source,
+        profile_used=use_profile,
+        papers=entries,
+        stats=stats,
+    )
+    usage = extra_usage or Usage()
+    if entries:
+        usage = usage.add(
+            _add_themes(
+                digest,
+                [papers[i] for i in order],
+                vectors[order],
+                summaries,
+                namer,
+                min_themes=min_themes,
+                max_themes=max_themes,
+                progress=progress,
+            )
+        )
+        if len(entries) >= MIN_PAPERS_FOR_TOP_PICKS:
+            digest.top_picks = [p.id for p in entries[:top_picks]]
+    digest.notes = source_notes(source_reports) + digest.notes
+    if not entries:
+        digest.empty_reason = explain_empty(digest, source_reports, now)
+
+    stats.selected = len(entries)
+    stats.themes = len(digest.themes)
+    stats.also_new = len(digest.also_new)
+    stats.summaries_missing = sum(p.summary_source == "abstract" for p in entries)
+    stats.flagged = sum(p.flagged is not None for p in entries)
+    stats.llm_calls, stats.tokens_in, stats.tokens_out = (
+        usage.calls,
+        usage.tokens_in,
+        usage.tokens_out,
+    )
+    stats.cost = round(usage.cost, 6)
+    models = sorted({p.summary_model for p in entries if p.summary_model})
+    if namer.label != "keywords" and digest.themes:
+        models = sorted({*models, namer.label})
+    stats.models = models
+    stats.build_seconds = round(time.perf_counter() - started, 3)
+    return digest
+
+
+def _add_themes(
+    digest: Digest,
+    records: list[Mapping[str, Any]],
+    vectors: np.ndarray,
+    summaries: Mapping[str, Any],
+    namer: ThemeNamer,
+    *,
+    min_themes: int,
+    max_themes: int,
+    progress: Progress | None,
+) -> Usage:
+    result = cluster(vectors, min_themes=min_themes, max_themes=max_themes)
+    entries = digest.papers
+    docs = [_theme_doc(r, summaries.get(r["id"])) for r in records]
+    keywords = distinctive_terms(
+        [[docs[i] for i in group] for group in result.groups],
+        background=[docs[i] for i in result.leftovers],
+    )
+    inputs = [
+        ThemeInput(papers=[entries[i] for i in group], keywords=kw)
+        for group, kw in zip(result.groups, keywords, strict=True)
+    ]
+    named = namer.name_themes(inputs, progress) if inputs else []
+    usage = Usage()
+    themes = []
+    for theme_in, name in zip(inputs, named, strict=True):
+        usage = usage.add(name.usage)
+        if name.failed:
+            digest.stats.naming_failures += 1
+        scores = sorted((p.score for p in theme_in.papers), reverse=True)
+        themes.append(
+            Theme(
+                name=name.name,
+                overview=name.overview,
+                paper_ids=[p.id for p in theme_in.papers],  # already in score order
+                keywords=theme_in.keywords,
+                score=round(float(np.mean(scores[:3])), 4),
+                named_by=name.named_by,
+                cached=name.cached,
+            )
+        )
+    themes.sort(key=lambda t: (-t.score, -len(t.paper_ids), t.name))
+    digest.themes = themes
+    digest.also_new = [entries[i].id for i in result.leftovers]
+    if digest.stats.naming_failures:
+        digest.notes.append(
+            f"{digest.stats.naming_failures} theme(s) kept keyword names: the model failed."
+        )
+    return usage
+
+
+def source_notes(reports: Sequence[SourceReport]) -> list[str]:
+    return [
+        f"Source {r.source} failed: {one_line(r.message, 200)}"
+        for r in reports
+        if r.status is SourceStatus.FAILED
+    ]
+
+
+def explain_empty(digest: Digest, reports: Sequence[SourceReport], now: datetime) -> str:
+    """Why there is nothing to send: an empty day is news, not silence."""
+    stats = digest.stats
+    reasons: list[str] = []
+    failed = [r for r in reports if r.status is SourceStatus.FAILED]
+    if reports and len(failed) == len(reports):
+        names = "; ".join(f"{r.source} ({one_line(r.message, 160)})" for r in failed)
+        reasons.append(f"Every source failed: {names}.")
+    elif failed:
+        reasons.append("Some sources failed: " + ", ".join(r.source for r in failed) + ".")
+    for r in reports:
+        if r.status is SourceStatus.EMPTY:
+            reasons.append(f"{r.source}: {one_line(r.message, 200) or 'nothing announced'}.")
+    if stats.excluded_sent and stats.excluded_sent >= stats.in_window:
+        reasons.append(f"All {stats.excluded_sent} papers in the window were in earlier digests.")
+    if stats.below_threshold:
+        reasons.append(f"{stats.below_threshold} papers scored below your relevance threshold.")
+    if not reasons:
+        start = digest.window_start or now
+        if _only_weekend(start, digest.window_end or now):
+            reasons.append(
+                "It is the weekend: arXiv announces no new papers on Saturdays and Sundays."
+            )
+        elif stats.in_window == 0:
+            reasons.append(
+                f"No papers were announced or ingested since {start:%a %d %b %Y %H:%M} UTC."
+            )
+    return " ".join(reasons) or "Nothing new matched."
+
+
+def _only_weekend(start: datetime, end: datetime) -> bool:
+    """True when every day the window touches is a Saturday or Sunday (UTC)."""
+    day, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    if (last - day).days > 2:
+        return False
+    while day <= last:
+        if day.weekday() < 5:
+            return False
+        day = day.fromordinal(day.toordinal() + 1)
+    return True

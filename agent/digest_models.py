@@ -1,0 +1,150 @@
+"""Typed records of a themed digest: what was picked, how it was grouped, what the run cost.
+
+A ``Digest`` holds everything the renderers need (no store, no LLM), so a saved digest's JSON
+can be rendered again later exactly as it was sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.models import utcnow
+
+SummarySource = Literal["summary", "abstract"]
+
+
+class DigestPaper(BaseModel):
+    """One paper as the digest shows it. Text fields are already one-line and trimmed; they are
+    still untrusted and the renderers escape them."""
+
+    id: str
+    title: str
+    url: str | None = Field(None, description="http(s) page of the paper; None when unsafe/unknown")
+    authors: list[str] = Field(default_factory=list)
+    authors_short: str = ""
+    date: datetime | None = Field(None, description="announced/published, else ingested-at (UTC)")
+    source: str = ""
+    categories: list[str] = Field(default_factory=list)
+    upvotes: int | None = Field(None, description="Hugging Face upvotes, when known")
+    tldr: str = Field("", description="the summary's tldr, or the abstract's first sentence")
+    why_it_matters: str | None = None
+    summary_source: SummarySource = "summary"
+    summary_model: str | None = None
+    flagged: str | None = Field(None, description="why the summary failed a check, if it did")
+    score: float = Field(0.0, description="relevance (profile) or recency score; higher first")
+    reasons: list[str] = Field(default_factory=list, description="why it scored as it did")
+
+
+class Theme(BaseModel):
+    name: str
+    overview: str = Field("", description="2-3 sentences on what connects the papers")
+    paper_ids: list[str] = Field(default_factory=list, description="most relevant first")
+    keywords: list[str] = Field(default_factory=list, description="distinctive terms (c-TF-IDF)")
+    score: float = Field(0.0, description="relevance of the theme; themes are sorted by it")
+    named_by: str = Field("keywords", description='"keywords" or "llm:<model>"')
+    cached: bool = Field(False, description="the name came from the theme-name cache")
+
+
+class DigestStats(BaseModel):
+    in_window: int = Field(0, description="papers dated inside the window (after filters)")
+    excluded_sent: int = Field(0, description="left out because an earlier digest sent them")
+    below_threshold: int = Field(0, description="left out by the relevance threshold")
+    over_cap: int = Field(0, description="left out by max_papers")
+    selected: int = 0
+    themes: int = 0
+    also_new: int = 0
+    summaries_missing: int = Field(0, description="papers shown with their abstract's first line")
+    flagged: int = Field(0, description="papers whose summary failed a check")
+    llm_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = Field(0.0, description="USD spent by this run (theme names + new summaries)")
+    models: list[str] = Field(default_factory=list, description="models behind summaries/themes")
+    naming_failures: int = Field(0, description="themes that fell back to keyword names")
+    build_seconds: float = 0.0
+
+
+class Digest(BaseModel):
+    """A themed digest. ``papers`` is ordered by score; themes and lists refer to paper ids."""
+
+    id: str = Field(description="e.g. 2026-11-24T0630Z; names the history folder")
+    created_at: datetime = Field(default_factory=utcnow)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    category: str | None = None
+    source: str | None = None
+    profile_used: bool = False
+    papers: list[DigestPaper] = Field(default_factory=list)
+    top_picks: list[str] = Field(default_factory=list)
+    themes: list[Theme] = Field(default_factory=list)
+    also_new: list[str] = Field(default_factory=list)
+    stats: DigestStats = Field(default_factory=DigestStats)
+    empty_reason: str | None = Field(None, description="why there is nothing new, when empty")
+    notes: list[str] = Field(default_factory=list, description="e.g. sources that failed")
+
+    @property
+    def empty(self) -> bool:
+        return not self.papers
+
+    def paper(self, paper_id: str) -> DigestPaper:
+        return self._index()[paper_id]
+
+    def papers_of(self, ids: list[str]) -> list[DigestPaper]:
+        index = self._index()
+        return [index[i] for i in ids if i in index]
+
+    def _index(self) -> dict[str, DigestPaper]:
+        return {p.id: p for p in self.papers}
+
+    @property
+    def subject(self) -> str:
+        """Mail subject: date and counts only, never a paper's title (titles are untrusted)."""
+        day = self.created_at.strftime("%a %d %b %Y")
+        if self.empty:
+            return f"paperbrief {day}: nothing new"
+        n, t = len(self.papers), len(self.themes)
+        papers = f"{n} new paper{'s' if n != 1 else ''}"
+        themes = f"{t} theme{'s' if t != 1 else ''}"
+        return f"paperbrief {day}: {papers} in {themes}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape ``paperbrief digest --json`` prints: counts and ids first, details after."""
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "window": {
+                "start": self.window_start.isoformat() if self.window_start else None,
+                "end": self.window_end.isoformat() if self.window_end else None,
+            },
+            "subject": self.subject,
+            "papers": len(self.papers),
+            "themes": [
+                {
+                    "name": t.name,
+                    "overview": t.overview,
+                    "papers": list(t.paper_ids),
+                    "keywords": list(t.keywords),
+                    "named_by": t.named_by,
+                }
+                for t in self.themes
+            ],
+            "also_new": list(self.also_new),
+            "top_picks": list(self.top_picks),
+            "empty_reason": self.empty_reason,
+            "notes": list(self.notes),
+            "stats": self.stats.model_dump(),
+            "items": [p.model_dump(mode="json") for p in self.papers],
+        }
+
+
+class SendResult(BaseModel):
+    """What the SMTP server accepted."""
+
+    message_id: str
+    subject: str
+    accepted: list[str] = Field(default_factory=list)
+    refused: dict[str, str] = Field(default_factory=dict, description="address -> server reply")
+    server: str = Field("", description="host:port (security)")

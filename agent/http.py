@@ -1,0 +1,257 @@
+"""The one HTTP client every source uses: retries with backoff and a shared arXiv throttle.
+
+arXiv's terms allow one request every 3 s and one connection at a time across *all* its
+endpoints (API, RSS, OAI-PMH), so every request tagged ``throttle="arxiv"`` goes through one
+lock that is held for the whole request, retries included, and requests start at least
+``arxiv_min_interval`` seconds apart.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from agent.errors import ConfigError, SourceHTTPError, SourceUnreachable
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Network failures worth another try: refused/reset connections, timeouts, a server that hung up.
+_RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class _Throttle:
+    """One connection at a time, and a minimum interval between request starts."""
+
+    def __init__(self, min_interval: float, sleep: Callable[[float], None]) -> None:
+        self.min_interval = min_interval
+        self.lock = threading.Lock()
+        self._sleep = sleep
+        self._last_start: float | None = None
+
+    def wait_turn(self) -> None:
+        """Sleep until the interval since the previous start has passed (call with lock held)."""
+        if self._last_start is not None:
+            remaining = self._last_start + self.min_interval - time.monotonic()
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last_start = time.monotonic()
+
+
+class HttpClient:
+    """Sync httpx client with retries, backoff and per-group throttles; use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 2.0,
+        user_agent: str = "paperbrief/0.1",
+        arxiv_min_interval: float = 3.0,
+        max_retry_after: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self._throttles = {"arxiv": _Throttle(arxiv_min_interval, sleep)}
+        self._client = httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": user_agent},
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> HttpClient:
+        return cls(
+            timeout=settings.http_timeout,
+            retries=settings.http_retries,
+            backoff=settings.http_backoff,
+            user_agent=settings.user_agent,
+            arxiv_min_interval=settings.arxiv_min_interval,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- requests -----------------------------------------------------------------------------
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        throttle: str | None = None,
+        source: str = "",
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """GET with retries. Non-retryable 4xx raise SourceHTTPError (``.response`` holds the
+        answer) unless ``raise_for_status=False``, which returns them to the caller instead."""
+        if throttle is None:
+            return self._get_with_retries(url, params, None, source, raise_for_status)
+        try:
+            group = self._throttles[throttle]
+        except KeyError:
+            raise ValueError(f"unknown throttle group {throttle!r}") from None
+        with group.lock:
+            return self._get_with_retries(url, params, group, source, raise_for_status)
+
+    def _get_with_retries(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        group: _Throttle | None,
+        source: str,
+        raise_for_status: bool,
+    ) -> httpx.Response:
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            if group is not None:
+                group.wait_turn()
+            try:
+                response = self._client.get(url, params=params)
+            except _RETRY_EXCEPTIONS as exc:
+                if attempt == attempts:
+                    raise _unreachable(url, exc, attempts, source) from exc
+                delay = self._backoff_delay(attempt)
+                log.warning(
+                    "GET %s failed (%s); retry %d/%d in %.1fs",
+                    _shown(url, params),
+                    type(exc).__name__,
+                    attempt,
+                    self.retries,
+                    delay,
+                )
+                self.sleep(delay)
+                continue
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                raise ConfigError(
+                    f"Cannot request {url!r}: {exc}.",
+                    hint="Fix the source's base URL in the config (it must start with "
+                    "http:// or https://).",
+                ) from exc
+
+            status = response.status_code
+            if status < 400:
+                return response
+            if status in RETRY_STATUSES:
+                if attempt == attempts:
+                    raise _http_error(response, source, attempts)
+                delay = self._retry_delay(response, attempt)
+                log.warning(
+                    "GET %s answered HTTP %d; retry %d/%d in %.1fs",
+                    _shown(url, params),
+                    status,
+                    attempt,
+                    self.retries,
+                    delay,
+                )
+                self.sleep(delay)
+                continue
+            if not raise_for_status and 400 <= status < 500:
+                return response
+            raise _http_error(response, source, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff_delay(self, attempt: int) -> float:
+        return self.backoff * (2 ** (attempt - 1))
+
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None:
+            return self._backoff_delay(attempt)
+        return min(max(retry_after, 0.0), self.max_retry_after)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def _shown(url: str, params: Mapping[str, Any] | None) -> str:
+    """The URL as logged (with its query: ours never carry secrets)."""
+    if not params:
+        return url
+    return str(httpx.URL(url, params=dict(params)))
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _unreachable(url: str, exc: Exception, attempts: int, source: str) -> SourceUnreachable:
+    label = f"{source}: " if source else ""
+    detail = str(exc) or type(exc).__name__
+    return SourceUnreachable(
+        f"{label}could not reach {_host(url)} after {attempts} attempt(s): {detail}",
+        source=source,
+        hint="Check your network connection, proxy settings and the source's base URL in the "
+        "config; if the site is down, try again later.",
+    )
+
+
+def _http_error(response: httpx.Response, source: str, attempts: int) -> SourceHTTPError:
+    status = response.status_code
+    url = str(response.request.url) if response.request is not None else ""
+    label = f"{source}: " if source else ""
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if status == 429:
+        hint = "The site is rate-limiting us; wait a few minutes before retrying."
+    elif status >= 500:
+        hint = "The site is having trouble; try again later."
+    elif status == 404:
+        hint = "Check the source's base URL and the categories/dates you asked for."
+    elif status in (401, 403):
+        hint = "The site refused access; check the URL, or whether it needs an API key."
+    else:
+        hint = "Check the query parameters and the source's base URL in the config."
+    err = SourceHTTPError(
+        f"{label}{_host(url)} answered HTTP {status} {response.reason_phrase}{tries} ({url})",
+        status=status,
+        source=source,
+        hint=hint,
+    )
+    err.response = response  # type: ignore[attr-defined]  # lets callers read the body
+    return err

@@ -1,0 +1,396 @@
+"""The chat-model layer: any OpenAI-compatible endpoint through langchain-openai's ChatOpenAI.
+
+``make_llm(settings)`` returns a ``ChatLLM`` (or None when no endpoint or key is configured: the
+caller then uses the no-model engine). ``ChatLLM.astructured`` returns a validated pydantic
+object using the first structured-output method the endpoint accepts (see llm_structured),
+remembers that method per endpoint+model, retries 429s, timeouts and 5xx with exponential
+backoff (honouring Retry-After), counts tokens (the API's usage when given, tiktoken
+otherwise) and prices them from the ``llm_prices`` setting. Every failure becomes an
+``LLMCallError`` (an ``LLMError``) that names the URL and says how to fix it.
+
+Async work runs on one background event loop per process (``run_sync``): langchain-openai
+caches its async HTTP client process-wide, and a client must not outlive its event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from agent.errors import LLMError
+from agent.llm_errors import LLMCallError, classify_error
+from agent.llm_structured import METHODS, ParseFailure, bind_method, json_mode_hint, parse_reply
+from agent.models import Usage
+from agent.tokens import TokenCounter
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+OPENAI_URL = "https://api.openai.com/v1"
+Message = tuple[str, str]  # (role, content); role in system | user | assistant
+
+
+class MethodStore(Protocol):
+    def get_method(self, endpoint: str, model: str) -> str | None: ...
+    def set_method(self, endpoint: str, model: str, method: str | None) -> None: ...
+
+
+# --- one event loop for all LLM work ----------------------------------------------------------
+class _LoopThread:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._loop.run_forever, name="paperbrief-llm", daemon=True
+                ).start()
+            return self._loop
+
+
+_runner = _LoopThread()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the shared LLM loop and wait for it (safe inside Jupyter too)."""
+    future = asyncio.run_coroutine_threadsafe(coro, _runner.loop())
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()  # stop sending requests; what finished is already cached
+        raise
+
+
+# --- the model wrapper --------------------------------------------------------------------------
+@dataclass
+class StructuredReply:
+    value: BaseModel
+    method: str
+    usage: Usage
+    repaired: bool = False
+    messages: list[Message] = field(default_factory=list)
+    raw: str = ""
+
+
+class ChatLLM:
+    """A chat model plus the policies around it: methods, retries, token and cost accounting."""
+
+    def __init__(
+        self,
+        chat_model: Any,
+        *,
+        model: str,
+        endpoint: str,
+        prices: dict[str, tuple[float, float]] | None = None,
+        max_retries: int = 3,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        method_store: MethodStore | None = None,
+        counter: TokenCounter | None = None,
+    ) -> None:
+        self.chat_model = chat_model
+        self.model = model
+        self.endpoint = endpoint
+        self.prices = prices or {}
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.method_store = method_store
+        self._methods: dict[tuple[str, str], str] = {}
+        self._counter = counter
+
+    # -- accounting ---------------------------------------------------------------------------
+    @property
+    def counter(self) -> TokenCounter:
+        if self._counter is None:
+            self._counter = TokenCounter(self.model)
+        return self._counter
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float:
+        price_in, price_out = self.prices.get(self.model, (0.0, 0.0))
+        return (tokens_in * price_in + tokens_out * price_out) / 1_000_000
+
+    def count_prompt(self, messages: Sequence[Message]) -> int:
+        return self.counter.count_messages(messages)
+
+    def _usage_of(self, reply: Any, messages: Sequence[Message], raw: str) -> Usage:
+        meta = getattr(reply, "usage_metadata", None) or {}
+        if meta.get("input_tokens"):
+            t_in, t_out, counted = meta["input_tokens"], meta.get("output_tokens", 0), "api"
+        else:
+            t_in, t_out, counted = self.count_prompt(messages), self.counter.count(raw), "tiktoken"
+        return Usage(
+            calls=0, tokens_in=t_in, tokens_out=t_out, cost=self.cost(t_in, t_out), counted=counted
+        )
+
+    # -- method memory --------------------------------------------------------------------------
+    def known_method(self) -> str | None:
+        key = (self.endpoint, self.model)
+        if key not in self._methods and self.method_store is not None:
+            stored = self.method_store.get_method(*key)
+            if stored in METHODS:
+                self._methods[key] = stored
+        return self._methods.get(key)
+
+    def _remember(self, method: str | None) -> None:
+        key = (self.endpoint, self.model)
+        if method is None:
+            self._methods.pop(key, None)
+        else:
+            self._methods[key] = method
+        if self.method_store is not None:
+            self.method_store.set_method(*key, method)
+
+    # -- calls ----------------------------------------------------------------------------------
+    async def _invoke(
+        self, runnable: Any, messages: Sequence[Message], tally: Usage, *, retry_5xx: bool
+    ) -> Any:
+        attempt = 0
+        while True:
+            tally.calls += 1
+            try:
+                return await runnable.ainvoke(list(messages))
+            except Exception as exc:
+                err = classify_error(exc, url=self.endpoint, model=self.model)
+                retry = err.kind in ("rate_limit", "timeout") or (
+                    err.kind == "server" and retry_5xx
+                )
+                if not retry or attempt >= self.max_retries:
+                    if err.kind == "not_found":
+                        await self._add_model_list(err)
+                    err.usage = tally
+                    raise err from exc
+                delay = err.retry_after or self.backoff * 2**attempt * (0.75 + random.random() / 2)
+                delay = min(delay, self.max_backoff)
+                log.info("LLM %s (attempt %d); retrying in %.2fs", err.kind, attempt + 1, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _add_model_list(self, err: LLMCallError) -> None:
+        client = getattr(self.chat_model, "root_async_client", None)
+        if client is None:
+            return
+        try:
+            page = await client.models.list()
+            names = sorted(m.id for m in page.data)[:20]
+        except Exception:  # the listing is a courtesy; the 404 is the error
+            return
+        if names:
+            err.hint = f"Set PAPERBRIEF_LLM_MODEL to one of: {', '.join(names)}."
+
+    async def achat(self, messages: Sequence[Message]) -> tuple[str, Usage]:
+        """Plain text completion (for digest/QA helpers), with the same retries and accounting."""
+        tally = Usage()
+        reply = await self._invoke(self.chat_model, messages, tally, retry_5xx=True)
+        text = str(reply.content or "")
+        usage = self._usage_of(reply, messages, text)
+        usage.calls = tally.calls
+        return text, usage
+
+    async def astructured(
+        self, messages: Sequence[Message], schema: type[BaseModel]
+    ) -> StructuredReply:
+        """A validated ``schema`` instance from the first method the endpoint accepts."""
+        tally = Usage()
+        known = self.known_method()
+        order = [known] if known else list(METHODS)
+        last: LLMCallError | None = None
+        tried: list[str] = []
+        while order:
+            method = order.pop(0)
+            tried.append(method)
+            probing = method != known
+            msgs = _with_json_hint(messages, schema) if method == "json_mode" else list(messages)
+            runnable = bind_method(self.chat_model, method, schema)
+            try:
+                reply = await self._invoke(runnable, msgs, tally, retry_5xx=not probing)
+            except LLMCallError as err:
+                rejected = err.kind == "bad_request" or (probing and err.kind == "server")
+                if not rejected:
+                    raise
+                last = err
+                if not probing:  # the remembered method stopped working: probe again
+                    self._remember(None)
+                    known = None
+                    order = [m for m in METHODS if m not in tried]
+                log.info("endpoint rejected %s (%s); trying the next method", method, err.status)
+                continue
+            if method != known:
+                self._remember(method)
+            return await self._parse_or_repair(runnable, msgs, reply, schema, method, tally)
+        assert last is not None
+        last.message = (
+            f"{last.message} The endpoint accepted none of the structured-output methods "
+            f"({', '.join(tried)})."
+        )
+        last.usage = tally
+        raise last
+
+    async def _parse_or_repair(
+        self,
+        runnable: Any,
+        msgs: list[Message],
+        reply: Any,
+        schema: type[BaseModel],
+        method: str,
+        tally: Usage,
+    ) -> StructuredReply:
+        from agent.llm_structured import raw_reply
+
+        raw = raw_reply(reply)
+        usage = tally.add(self._usage_of(reply, msgs, raw))
+        try:
+            value = parse_reply(reply, schema)
+            return StructuredReply(value, method, _calls(usage, tally), messages=msgs, raw=raw)
+        except ParseFailure as first:
+            repair = load_prompt("summary_repair").render(
+                error=str(first), keys=", ".join(schema.model_fields)
+            )[1]
+            msgs2 = [*msgs, ("assistant", first.raw[:4000] or "(empty)"), ("user", repair)]
+            reply2 = await self._invoke(runnable, msgs2, tally, retry_5xx=True)
+            raw2 = raw_reply(reply2)
+            usage = usage.add(self._usage_of(reply2, msgs2, raw2))
+            try:
+                value = parse_reply(reply2, schema)
+            except ParseFailure as second:
+                err = LLMCallError(
+                    f"The model {self.model} did not return valid {schema.__name__} JSON, even "
+                    f"after one repair request: {second}.",
+                    kind="output",
+                    hint="Use a stronger model, or check the endpoint's structured-output support.",
+                )
+                err.usage = _calls(usage, tally)
+                raise err from None
+            return StructuredReply(
+                value, method, _calls(usage, tally), repaired=True, messages=msgs2, raw=raw2
+            )
+
+
+def _calls(usage: Usage, tally: Usage) -> Usage:
+    return usage.model_copy(update={"calls": tally.calls})
+
+
+def _with_json_hint(messages: Sequence[Message], schema: type[BaseModel]) -> list[Message]:
+    out = list(messages)
+    if out and out[0][0] == "system":
+        out[0] = ("system", out[0][1] + json_mode_hint(schema))
+    else:
+        out.insert(0, ("system", json_mode_hint(schema).strip()))
+    return out
+
+
+# --- factory and check ---------------------------------------------------------------------------
+def endpoint_of(settings: Settings) -> str:
+    return (settings.llm_base_url or OPENAI_URL).rstrip("/")
+
+
+def build_chat_model(settings: Settings) -> Any:
+    """ChatOpenAI configured from settings; retries are ours (max_retries=0 here)."""
+    from langchain_openai import ChatOpenAI
+
+    from agent.tokens import ensure_offline_bpe
+
+    ensure_offline_bpe()  # langchain-openai's own token counting uses tiktoken too
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    kwargs: dict[str, Any] = {}
+    if settings.llm_base_url and "api.openai.com" not in settings.llm_base_url:
+        # llama.cpp's server ignores max_completion_tokens (DESIGN §3): also send max_tokens.
+        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        # Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
+        api_key=key or "no-key-needed",
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        temperature=settings.llm_temperature,
+        max_completion_tokens=settings.llm_max_tokens,
+        **kwargs,
+    )
+
+
+def make_llm(
+    settings: Settings,
+    *,
+    chat_model: Any | None = None,
+    method_store: MethodStore | None = None,
+    backoff: float = 1.0,
+) -> ChatLLM | None:
+    """The configured LLM, or None when no endpoint or key is set (use the no-model engine).
+
+    ``chat_model`` injects any langchain chat model (tests, other providers).
+    """
+    if chat_model is None and not settings.llm_enabled:
+        return None
+    return ChatLLM(
+        chat_model if chat_model is not None else build_chat_model(settings),
+        model=settings.llm_model,
+        endpoint=endpoint_of(settings),
+        prices=settings.llm_prices,
+        max_retries=settings.llm_max_retries,
+        backoff=backoff,
+        method_store=method_store,
+    )
+
+
+class _Ping(BaseModel):
+    """Reply to a connectivity check."""
+
+    answer: str
+
+
+def check_endpoint(
+    settings: Settings, *, llm: ChatLLM | None = None, method_store: MethodStore | None = None
+) -> dict[str, Any]:
+    """Send one tiny structured request: endpoint, model, method and latency, or the error."""
+    report: dict[str, Any] = {
+        "endpoint": endpoint_of(settings),
+        "model": settings.llm_model,
+        "ok": False,
+    }
+    llm = llm or make_llm(settings, method_store=method_store, backoff=0.5)
+    if llm is None:
+        report.update(
+            error="No LLM endpoint is configured; summaries use the extractive no-model engine.",
+            hint="Set OPENAI_API_KEY, or PAPERBRIEF_LLM_BASE_URL for a local server "
+            "(Ollama, vLLM, llama.cpp).",
+            kind="not_configured",
+        )
+        return report
+    messages: list[Message] = [
+        ("system", "You answer connectivity checks."),
+        ("user", 'Reply with the JSON object {"answer": "ok"}.'),
+    ]
+    started = time.perf_counter()
+    try:
+        reply = run_sync(llm.astructured(messages, _Ping))
+    except LLMError as err:
+        report.update(
+            error=str(err), hint=err.hint, kind=getattr(err, "kind", "error"),
+            retryable=err.retryable,
+        )  # fmt: skip
+        report["latency_s"] = round(time.perf_counter() - started, 3)
+        return report
+    report.update(
+        ok=True,
+        method=reply.method,
+        latency_s=round(time.perf_counter() - started, 3),
+        tokens_in=reply.usage.tokens_in,
+        tokens_out=reply.usage.tokens_out,
+        usage_from=reply.usage.counted,
+    )
+    return report

@@ -1,0 +1,203 @@
+"""Naming themes: from distinctive keywords (no model) or with the LLM (one call per theme).
+
+Both namers take every theme of a digest at once, so the LLM namer can run its calls
+concurrently and report progress. LLM names are cached by (sorted paper ids, model, prompt
+version): rebuilding the same digest costs no call. A theme whose LLM call fails keeps its
+keyword name; the digest still goes out and its stats count the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel, Field
+
+from agent.digest_models import DigestPaper
+from agent.keywords import name_from_terms
+from agent.models import Usage
+from prompts import fence, load_prompt
+
+if TYPE_CHECKING:
+    from agent.llm import ChatLLM
+
+log = logging.getLogger(__name__)
+
+#: progress(stage, done, total), as PaperAgent's progress callbacks.
+Progress = Callable[[str, int, int | None], None]
+PAPERS_IN_PROMPT = 12
+MAX_NAME_CHARS = 80
+MAX_OVERVIEW_CHARS = 600
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class ThemeInput:
+    papers: list[DigestPaper]  # most relevant first
+    keywords: list[str]
+
+
+@dataclass
+class NamedTheme:
+    name: str
+    overview: str
+    named_by: str = "keywords"
+    cached: bool = False
+    failed: str | None = None  # why the LLM name could not be used
+    usage: Usage = field(default_factory=Usage)
+
+
+class ThemeNamer(Protocol):
+    #: model behind the names ("keywords" when none), shown in the digest footer
+    label: str
+
+    def name_themes(
+        self, themes: Sequence[ThemeInput], progress: Progress | None = None
+    ) -> list[NamedTheme]: ...
+
+
+class ThemeNameCache(Protocol):
+    def get_theme_name(self, key: str) -> tuple[str, str] | None: ...
+    def put_theme_name(
+        self, key: str, name: str, overview: str, *, model: str, prompt_version: str
+    ) -> None: ...
+
+
+class KeywordNamer:
+    """Names from the theme's distinctive keywords; the overview says that is all it is."""
+
+    label = "keywords"
+
+    def name_themes(
+        self, themes: Sequence[ThemeInput], progress: Progress | None = None
+    ) -> list[NamedTheme]:
+        out = []
+        for i, theme in enumerate(themes):
+            out.append(keyword_name(theme))
+            if progress:
+                progress("naming themes", i + 1, len(themes))
+        return out
+
+
+def keyword_name(theme: ThemeInput) -> NamedTheme:
+    n = len(theme.papers)
+    terms = ", ".join(theme.keywords[:5])
+    overview = f"{n} papers whose abstracts share the terms: {terms}." if terms else ""
+    return NamedTheme(name=name_from_terms(theme.keywords), overview=overview)
+
+
+class ThemeDraft(BaseModel):
+    """A digest theme: its name and what connects its papers."""
+
+    name: str = Field(description="2 to 6 plain words")
+    overview: str = Field(description="2 or 3 short sentences on what connects the papers")
+
+
+def cache_key(paper_ids: Sequence[str], model: str, prompt_version: str) -> str:
+    blob = json.dumps([sorted(paper_ids), model, prompt_version], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def tidy_draft(draft: ThemeDraft) -> tuple[str, str]:
+    """Bound what a model wrote: a one-line name without quotes, at most 3 sentences."""
+    name = _one_line(draft.name).strip(" \"'“”.:")[:MAX_NAME_CHARS].strip()
+    sentences = _SENTENCE_END.split(_one_line(draft.overview))
+    overview = " ".join(sentences[:3])[:MAX_OVERVIEW_CHARS].strip()
+    if not name:
+        raise ValueError("the model returned an empty theme name")
+    return name, overview
+
+
+def theme_messages(theme: ThemeInput) -> list[tuple[str, str]]:
+    prompt = load_prompt("theme")
+    lines = []
+    for p in theme.papers[:PAPERS_IN_PROMPT]:
+        gist = p.tldr if p.tldr else ""
+        lines.append(f"- {fence(p.title)}: {fence(gist)}")
+    if len(theme.papers) > PAPERS_IN_PROMPT:
+        lines.append(f"- ... and {len(theme.papers) - PAPERS_IN_PROMPT} more")
+    system, user = prompt.render(
+        keywords=fence(", ".join(theme.keywords[:8])) or "(none)",
+        count=len(theme.papers),
+        papers="\n".join(lines),
+    )
+    return [("system", system.strip()), ("user", user.strip())]
+
+
+class LLMThemeNamer:
+    """One structured LLM call per theme (cached), at most ``max_concurrency`` at once."""
+
+    def __init__(
+        self,
+        llm: ChatLLM,
+        *,
+        cache: ThemeNameCache | None = None,
+        max_concurrency: int = 4,
+    ) -> None:
+        self.llm = llm
+        self.cache = cache
+        self.max_concurrency = max(1, max_concurrency)
+        self.prompt_version = load_prompt("theme").version
+
+    @property
+    def label(self) -> str:
+        return self.llm.model
+
+    def name_themes(
+        self, themes: Sequence[ThemeInput], progress: Progress | None = None
+    ) -> list[NamedTheme]:
+        from agent.llm import run_sync
+
+        return run_sync(self._name_all(list(themes), progress))
+
+    async def _name_all(
+        self, themes: list[ThemeInput], progress: Progress | None
+    ) -> list[NamedTheme]:
+        gate = asyncio.Semaphore(self.max_concurrency)
+        done = 0
+        if progress:
+            progress("naming themes", 0, len(themes))
+
+        async def one(theme: ThemeInput) -> NamedTheme:
+            nonlocal done
+            async with gate:
+                named = await self._name_one(theme)
+            done += 1
+            if progress:
+                progress("naming themes", done, len(themes))
+            return named
+
+        return list(await asyncio.gather(*(one(t) for t in themes)))
+
+    async def _name_one(self, theme: ThemeInput) -> NamedTheme:
+        from agent.errors import LLMError
+
+        key = cache_key([p.id for p in theme.papers], self.llm.model, self.prompt_version)
+        if self.cache is not None:
+            hit = self.cache.get_theme_name(key)
+            if hit is not None:
+                return NamedTheme(hit[0], hit[1], f"llm:{self.llm.model}", cached=True)
+        try:
+            reply = await self.llm.astructured(theme_messages(theme), ThemeDraft)
+            name, overview = tidy_draft(reply.value)  # type: ignore[arg-type]
+        except (LLMError, ValueError) as exc:
+            log.warning("theme naming failed, using keywords: %s", exc)
+            fallback = keyword_name(theme)
+            fallback.failed = str(exc)
+            fallback.usage = getattr(exc, "usage", None) or Usage()
+            return fallback
+        if self.cache is not None:
+            self.cache.put_theme_name(
+                key, name, overview, model=self.llm.model, prompt_version=self.prompt_version
+            )
+        return NamedTheme(name, overview, f"llm:{self.llm.model}", usage=reply.usage)

@@ -1,0 +1,229 @@
+"""`paperbrief ask` and `paperbrief chat`: answers with citations from the stored papers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli import output
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agent.qa_models import Answer, ToolCall
+    from cli.main import AppState
+
+Run = Callable[[Callable[[str], None] | None, Callable[["ToolCall"], None] | None], "Answer"]
+
+K_HELP = "Papers given to the model as context (default: the ask_k setting, 6)."
+SINCE_HELP = "Only papers published since (7d, 2w, 2026-11-20)."
+
+
+def register(app: typer.Typer, state: AppState) -> None:
+    @app.command()
+    def ask(
+        question: Annotated[str, typer.Argument(help="Your question about the stored papers.")],
+        k: Annotated[int | None, typer.Option("--k", "-k", help=K_HELP, min=1, max=50)] = None,
+        since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+        category: Annotated[
+            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
+        ] = None,
+        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
+        agentic: Annotated[
+            bool | None,
+            typer.Option(
+                "--agentic/--single",
+                help="Let the model search again (tool calls, up to 3 rounds) or use one "
+                "retrieval; default: decided per question.",
+                show_default=False,
+            ),
+        ] = None,
+        as_json: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="Print {question, answer, refused, citations: [{n, id, title, url}], "
+                "model, usage}.",
+            ),
+        ] = False,
+        no_stream: Annotated[
+            bool, typer.Option("--no-stream", help="Print the answer when complete.")
+        ] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", help="Show tool calls, evidence and token usage.")
+        ] = False,
+    ) -> None:
+        """Answer a question from the stored papers, citing them as [1], [2], ...
+
+        Says so plainly (and names the closest papers) when the papers do not hold the answer.
+        """
+        agent = state.agent()
+        show = verbose or state.verbosity > 0
+        kwargs: dict[str, Any] = dict(
+            since=since, k=k, category=category, source=source, agentic=agentic
+        )
+        if as_json:
+            tool_calls: list[ToolCall] = []
+            answer = agent.ask(question, on_tool_call=tool_calls.append, **kwargs)
+            data = answer.to_json()
+            if show:
+                data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]
+                data["evidence"] = answer.evidence
+            output.print_json(data)
+            return
+        answer = render_answer(
+            lambda stream, on_tool: agent.ask(
+                question, stream=stream, on_tool_call=on_tool, **kwargs
+            ),
+            stream=not no_stream,
+            verbose=show,
+        )
+        print_sources(answer)
+        print_notes(answer, verbose=show)
+
+    @app.command()
+    def chat(
+        k: Annotated[int | None, typer.Option("--k", "-k", help=K_HELP, min=1, max=50)] = None,
+        since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+        category: Annotated[
+            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
+        ] = None,
+        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", help="Show rewritten questions and tool calls.")
+        ] = False,
+    ) -> None:
+        """A conversation about the stored papers; follow-ups may say "those" or "it".
+
+        Commands: /sources, /since 7d, /clear, /quit.
+        """
+        from agent.chat import HELP
+        from agent.errors import PaperbriefError
+
+        session = state.agent().chat(since=since, k=k, category=category, source=source)
+        show = verbose or state.verbosity > 0
+        out = output.console()
+        out.print(f"paperbrief chat. {HELP}", markup=False, highlight=False)
+        while True:
+            try:
+                line = out.input("you> ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line.strip():
+                continue
+            try:
+                result = session.command(line)
+                if result is not None:
+                    if result.kind == "quit":
+                        break
+                    if result.citations:
+                        print_sources_list(out, "Sources", result.citations)
+                    elif result.message:
+                        out.print(result.message, markup=False, highlight=False)
+                    continue
+                answer = render_answer(
+                    lambda stream, on_tool, q=line: session.ask(
+                        q, stream=stream, on_tool_call=on_tool
+                    ),
+                    stream=True,
+                    verbose=show,
+                )
+            except PaperbriefError as exc:  # one bad turn must not end the conversation
+                output.print_error(str(exc), exc.hint)
+                continue
+            if show and answer.standalone_question and answer.standalone_question != line:
+                output.err_console().print(
+                    f"(searched: {answer.standalone_question})", markup=False, highlight=False
+                )
+            print_sources(answer, compact=True)
+            print_notes(answer, verbose=show, once=True)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+def render_answer(run: Run, *, stream: bool, verbose: bool) -> Answer:
+    """Stream the answer as live Markdown on a terminal; print it whole elsewhere."""
+    from rich.markdown import Markdown
+
+    out = output.console()
+    tool_console = out if out.is_terminal else output.err_console()
+
+    def on_tool(call: ToolCall) -> None:
+        if verbose:
+            tool_console.print(f"tool {call.describe()}", markup=False, highlight=False)
+
+    if not (stream and out.is_terminal):
+        answer = run(None, on_tool)
+        out.print(Markdown(answer.answer))
+        return answer
+    from rich.live import Live
+
+    pieces: list[str] = []
+    with Live(
+        Markdown(""), console=out, refresh_per_second=12, vertical_overflow="visible"
+    ) as live:
+
+        def on_delta(delta: str) -> None:
+            pieces.append(delta)
+            live.update(Markdown("".join(pieces)))
+
+        answer = run(on_delta, on_tool)
+        # The checked answer replaces the stream: stripped citations, or a refusal sentence.
+        live.update(Markdown(answer.answer))
+    return answer
+
+
+def print_sources(answer: Answer, *, compact: bool = False) -> None:
+    out = output.console()
+    if not answer.citations:
+        return
+    label = "Closest papers" if answer.refused else "Sources"
+    print_sources_list(out, label, answer.citations, compact=compact)
+
+
+def print_sources_list(out: Console, label: str, citations: list[Any], *, compact=False) -> None:
+    from rich.text import Text
+
+    out.print(Text(f"\n{label}", style="bold"))
+    for c in citations:
+        # Titles are untrusted: Text never interprets them as markup.
+        line = Text()
+        line.append(f"[{c.n}] ", style="bold")
+        line.append(c.paper.title)
+        meta = [c.paper.id]
+        if c.paper.published:
+            meta.append(c.paper.published.date().isoformat())
+        if c.paper.url and not compact:
+            meta.append(c.paper.url)
+        line.append("  " + " · ".join(meta), style="dim")
+        out.print(line)
+
+
+_noticed: set[str] = set()
+
+
+def print_notes(answer: Answer, *, verbose: bool, once: bool = False) -> None:
+    err = output.err_console()
+    if answer.flagged:
+        err.print(f"Warning: {answer.flagged}", style="yellow", markup=False, highlight=False)
+    if answer.removed_citations:
+        err.print(
+            f"Removed {answer.removed_citations} citation(s) to papers that were not retrieved.",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    if answer.notice and not (once and answer.notice in _noticed):
+        _noticed.add(answer.notice)
+        err.print(answer.notice, style="dim", markup=False, highlight=False)
+    if verbose:
+        u = answer.usage
+        evidence = f"{answer.evidence:.3f}" if answer.evidence is not None else "n/a"
+        err.print(
+            f"engine {answer.engine} · model {answer.model} · best evidence {evidence} · "
+            f"{u.calls} call(s), {u.tokens_in} tokens in, {u.tokens_out} out, ${u.cost:.5f}",
+            style="dim",
+            markup=False,
+            highlight=False,
+        )

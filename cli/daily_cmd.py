@@ -1,0 +1,131 @@
+"""`paperbrief run` (the scheduled daily job) and `paperbrief demo` (everything, offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli import output
+
+if TYPE_CHECKING:
+    from cli.main import AppState
+
+
+def register(app: typer.Typer, state: AppState) -> None:
+    @app.command()
+    def run(
+        out: Annotated[
+            list[Path] | None,
+            typer.Option("--out", "-o", help="Also write the digest to FILE (.html/.md/.txt)."),
+        ] = None,
+        email: Annotated[
+            list[str] | None,
+            typer.Option("--email", "-e", help="Recipients (default: the email_to setting)."),
+        ] = None,
+        skip_empty: Annotated[
+            bool, typer.Option("--skip-empty", help="Send nothing when there is nothing new.")
+        ] = False,
+        wait: Annotated[
+            float, typer.Option(help="Seconds to wait for another run to finish.", min=0)
+        ] = 0.0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    ) -> None:
+        """The daily job: ingest every source, summarize what is new, build and deliver the
+        digest. Safe to run twice: nothing duplicated or re-sent, cached work not re-billed."""
+        from agent.daily import run_daily
+        from agent.render import format_for_path
+
+        for path in out or []:
+            format_for_path(str(path))  # a bad suffix fails now, not after the work is done
+        agent = state.agent()
+        with output.progress_bar(not as_json) as progress:
+            result = run_daily(
+                agent, email=email, out=out or [], skip_empty=skip_empty, lock_wait=wait,
+                progress=progress,
+            )  # fmt: skip
+        if as_json:
+            output.print_json(result.model_dump(mode="json"))
+        else:
+            _print_run(result)
+        raise typer.Exit(0 if result.failed_step is None and result.delivered else 1)
+
+    @app.command()
+    def demo(
+        home: Annotated[
+            Path | None,
+            typer.Option(
+                "--demo-home", help="Where the demo keeps its data (default: <home>/demo)."
+            ),
+        ] = None,
+    ) -> None:
+        """Show everything offline on a shipped sample of fictional papers: ingest, summaries,
+        a themed digest (HTML), and two answered questions."""
+        from agent import PaperAgent
+        from agent.demo import demo_settings, run_demo
+
+        settings = demo_settings(state.settings(), home)
+        with PaperAgent(settings) as agent, output.progress_bar() as progress:
+            result = run_demo(agent, progress=progress)
+        _print_demo(result)
+
+
+def _print_run(result) -> None:
+    from rich.markup import escape
+
+    output.print_source_statuses(result.report)
+    con = output.console()
+    counts = result.report.counts
+    con.print(
+        f"digest: {int(counts.get('digest_papers', 0))} papers in "
+        f"{int(counts.get('digest_themes', 0))} themes, saved in {escape(str(result.saved_in))}"
+    )
+    for path in result.written:
+        con.print(f"wrote {escape(str(path))}")
+    if result.delivered_to:
+        con.print(f"e-mailed to {escape(', '.join(result.delivered_to))}")
+    for note in result.report.notes:
+        con.print(escape(note), soft_wrap=True)
+    if result.failed_step:
+        output.print_error(
+            f"The {result.failed_step} step failed (see above); what could be done was done.",
+            "Fix the problem named above and run again: finished work is not repeated.",
+        )
+
+
+def _print_demo(result) -> None:
+    from rich.markdown import Markdown
+    from rich.markup import escape
+    from rich.text import Text
+
+    con = output.console()
+    t = result.seconds
+    con.print(
+        f"[bold]ingested[/] {result.ingest.total('new')} new / {result.ingest.total('fetched')} "
+        f"fictional papers ({t['ingest']} s)"
+    )
+    con.print(
+        f"[bold]summarized[/] {int(result.summarize.counts.get('summarized', 0))} "
+        f"(+{int(result.summarize.counts.get('cached', 0))} cached) with the {result.engine} "
+        f"engine ({t['summarize']} s)"
+    )
+    names = ", ".join(theme.name for theme in result.digest.themes)
+    con.print(Text(f"digest: {len(result.digest.papers)} papers in {len(result.digest.themes)} "
+                   f"themes: {names} ({t['digest']} s)"))  # fmt: skip
+    for answer in result.answers:
+        con.rule(Text(answer.question))
+        con.print(Markdown(answer.answer))
+        for c in answer.citations:
+            con.print(Text(f"[{c.n}] {c.title} ({c.id})"))
+    con.rule()
+    con.print(f"[bold]digest (HTML)[/]  {escape(str(result.digest_html))}")
+    con.print(f"[bold]digest (text)[/]  {escape(str(result.digest_md))}")
+    con.print(f"[bold]demo store[/]     {escape(str(result.home))}")
+    if result.engine == "extractive":
+        con.print(
+            "No LLM was used. Set OPENAI_API_KEY or OPENAI_BASE_URL (Ollama, vLLM, llama.cpp) "
+            "for written summaries, theme overviews and answers.",
+            soft_wrap=True,
+        )
+    con.print("Next: `paperbrief init`, then `paperbrief run` every morning.")

@@ -1,0 +1,139 @@
+"""The `paperbrief` command: global options, the one error boundary, and command registration.
+
+Nothing heavy is imported here: `paperbrief --help` must stay fast, so each command imports what it
+needs when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cli import output
+
+if TYPE_CHECKING:
+    from agent import PaperAgent, Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_UNEXPECTED = 70
+
+
+class _ErrorBoundary(TyperGroup):
+    """Turns paperbrief's own errors into one clear message and an exit code; no tracebacks for
+    failures we expect (bad input, unreachable servers, missing keys)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from agent.errors import PaperbriefError
+
+        try:
+            return super().invoke(ctx)
+        except PaperbriefError as exc:
+            output.print_error(str(exc), exc.hint)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            output.print_error("Interrupted.", "Run the same command again: it resumes.")
+            raise typer.Exit(130) from None
+
+
+@dataclass
+class AppState:
+    config: Path | None = None
+    home: Path | None = None
+    verbosity: int = 0
+    _settings: Settings | None = None
+    _agent: PaperAgent | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from agent import Settings
+
+            self._settings = Settings.load(self.config, home=self.home)
+        return self._settings
+
+    def agent(self) -> PaperAgent:
+        if self._agent is None:
+            from agent import PaperAgent
+
+            self._agent = PaperAgent(self.settings())
+        return self._agent
+
+    def close(self) -> None:
+        if self._agent is not None:
+            self._agent.close()
+
+
+STATE = AppState()
+
+app = typer.Typer(
+    cls=_ErrorBoundary,
+    name="paperbrief",
+    help="Keeps you on top of new papers: ingest abstracts, summarize them, send a themed digest, "
+    "and answer questions with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="PAPERBRIEF_CONFIG", help="TOML config file to read."),
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="PAPERBRIEF_HOME", help="Directory for all data."),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+    ] = 0,
+) -> None:
+    STATE.config, STATE.home, STATE.verbosity = config, home, verbose
+    STATE._settings = STATE._agent = None
+    output.setup_logging(verbose)
+    ctx.call_on_close(STATE.close)
+
+
+def _register() -> None:
+    from cli import admin_cmd, ask_cmd, daily_cmd, digest_cmd, ingest_cmd, search_cmd, summarize_cmd
+
+    daily_cmd.register(app, STATE)
+    ingest_cmd.register(app, STATE)
+    search_cmd.register(app, STATE)
+    summarize_cmd.register(app, STATE.agent)
+    digest_cmd.register(app, STATE)
+    ask_cmd.register(app, STATE)
+    admin_cmd.register(app, STATE)
+
+
+_register()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except (
+        Exception
+    ) as exc:  # a bug, not an expected failure: say so briefly, keep the trace on -vv
+        if STATE.verbosity > 1:
+            raise
+        output.print_error(
+            f"Unexpected error: {type(exc).__name__}: {exc}",
+            "Run again with -vv for the traceback and report it as a bug.",
+        )
+        sys.exit(EXIT_UNEXPECTED)
+
+
+if __name__ == "__main__":
+    run()

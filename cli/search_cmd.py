@@ -1,0 +1,67 @@
+"""`paperbrief search`: hybrid search over the stored papers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli import output
+
+if TYPE_CHECKING:
+    from cli.main import AppState
+
+
+def register(app: typer.Typer, state: AppState) -> None:
+    @app.command()
+    def search(
+        query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+        k: Annotated[int, typer.Option("--k", "-k", help="How many papers to show.", min=1)] = 10,
+        since: Annotated[
+            str | None, typer.Option(help="Only papers published since (7d, 2026-11-20).")
+        ] = None,
+        category: Annotated[
+            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
+        ] = None,
+        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print [{id, title, score, url}] as JSON.")
+        ] = False,
+    ) -> None:
+        """Find papers by meaning and by exact words (dense + BM25, reciprocal-rank fusion)."""
+        hits = state.agent().search(query, k=k, since=since, category=category, source=source)
+        if as_json:
+            output.print_json(
+                [
+                    {
+                        "id": h.paper.id,
+                        "title": h.paper.title,
+                        "score": round(h.score, 6),
+                        "url": h.paper.url,
+                        "published": h.paper.published,
+                        "similarity": h.dense_similarity,
+                    }
+                    for h in hits
+                ]
+            )
+            return
+        if not hits:
+            output.err_console().print("No papers match. Try other words or a wider --since.")
+            return
+        from rich.table import Table
+
+        table = Table(show_lines=False, expand=True)
+        table.add_column("#", justify="right", width=3)
+        table.add_column("id", no_wrap=True)
+        table.add_column("title", ratio=1)
+        table.add_column("published", no_wrap=True)
+        table.add_column("score", justify="right")
+        for n, hit in enumerate(hits, 1):
+            published = hit.paper.published.date().isoformat() if hit.paper.published else ""
+            # Titles are untrusted text: never let rich interpret their brackets as markup.
+            from rich.text import Text
+
+            table.add_row(
+                str(n), hit.paper.id, Text(hit.paper.title), published, f"{hit.score:.4f}"
+            )
+        output.console().print(table)

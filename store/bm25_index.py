@@ -1,0 +1,274 @@
+"""A BM25 index over the same chunks as the dense index (bm25s + PyStemmer), saved beside Chroma.
+
+Local Chroma has no sparse ranking, and exact rare terms (model names, dataset ids) are where
+dense retrieval is weakest, so the hybrid search fuses both. The index records the StateDB
+revision it was built at; a store whose revision moved on treats it as stale and rebuilds it.
+Each chunk's filter fields (published_ts, source, categories) live here too, so filters are
+exact masks over the scores rather than over-fetch-and-drop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_CURRENT = "CURRENT"
+_META = "chunks.json"
+_VECTORS = "vectors.npy"
+_NO_TS = np.iinfo(np.int64).min
+
+
+@dataclass
+class ChunkRow:
+    """One chunk as the index needs it: its text and the fields search filters on."""
+
+    id: str
+    paper_id: str
+    text: str
+    published_ts: int | None = None
+    source: str | None = None
+    categories: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-case words of 2+ characters, English stop words removed, Snowball-stemmed."""
+    import bm25s
+
+    if not texts:
+        return []
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+class BM25Index:
+    """Chunk-level BM25 with metadata masks. Build with :meth:`build`, persist with :meth:`save`."""
+
+    def __init__(
+        self,
+        retriever: Any,
+        *,
+        revision: int,
+        chunk_ids: list[str],
+        paper_ids: list[str],
+        published_ts: list[int | None],
+        sources: list[str | None],
+        categories: list[list[str]],
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        self.retriever = retriever
+        #: float16 copy of the chunk vectors (row i = chunk_ids[i]) for exact filtered search
+        self.vectors = vectors
+        self.revision = revision
+        self.chunk_ids = chunk_ids
+        self.paper_ids = paper_ids
+        self._published = np.array(
+            [_NO_TS if ts is None else int(ts) for ts in published_ts], dtype=np.int64
+        )
+        self._sources = np.array([s or "" for s in sources], dtype=object)
+        self._categories = categories
+        positions: dict[str, list[int]] = {}
+        for i, cats in enumerate(categories):
+            for cat in cats:
+                positions.setdefault(cat, []).append(i)
+        self._by_category = {k: np.asarray(v) for k, v in positions.items()}
+        self._positions: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def position(self, chunk_id: str) -> int | None:
+        """Row of a chunk id (built on first use: a dict over every chunk)."""
+        if self._positions is None:
+            self._positions = {cid: i for i, cid in enumerate(self.chunk_ids)}
+        return self._positions.get(chunk_id)
+
+    @classmethod
+    def build(
+        cls, rows: Iterable[ChunkRow], *, revision: int, vectors: np.ndarray | None = None
+    ) -> BM25Index:
+        """``vectors`` (one row per chunk, optional) are kept as float16 for exact search
+        within a filter."""
+        rows = list(rows)
+        if vectors is not None:
+            vectors = np.asarray(vectors, dtype=np.float16)
+            if len(vectors) != len(rows):
+                raise ValueError(f"{len(vectors)} vectors for {len(rows)} chunks")
+        retriever = None
+        if rows:
+            import bm25s
+
+            retriever = bm25s.BM25()
+            retriever.index(tokenize([r.text for r in rows]), show_progress=False)
+        return cls(
+            retriever,
+            revision=revision,
+            chunk_ids=[r.id for r in rows],
+            paper_ids=[r.paper_id for r in rows],
+            published_ts=[r.published_ts for r in rows],
+            sources=[r.source for r in rows],
+            categories=[list(r.categories) for r in rows],
+            vectors=vectors,
+        )
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, root: Path) -> None:
+        """Write into a fresh directory, then point CURRENT at it: a reader (or a crash) never
+        sees half an index."""
+        root.mkdir(parents=True, exist_ok=True)
+        name = f"idx-{self.revision}-{uuid.uuid4().hex[:8]}"
+        target = root / name
+        target.mkdir()
+        if self.retriever is not None:
+            self.retriever.save(str(target), show_progress=False)
+        meta = {
+            "revision": self.revision,
+            "chunk_ids": self.chunk_ids,
+            "paper_ids": self.paper_ids,
+            "published_ts": [None if t == _NO_TS else int(t) for t in self._published],
+            "sources": [s or None for s in self._sources],
+            "categories": self._categories,
+        }
+        (target / _META).write_text(json.dumps(meta), encoding="utf-8")
+        if self.vectors is not None:
+            np.save(target / _VECTORS, np.asarray(self.vectors, dtype=np.float16))
+        tmp = root / f"{_CURRENT}.{name}.tmp"
+        tmp.write_text(name, encoding="utf-8")
+        os.replace(tmp, root / _CURRENT)
+        for old in root.iterdir():
+            if old.is_dir() and old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+            elif old.name.endswith(".tmp"):
+                old.unlink(missing_ok=True)
+
+    @staticmethod
+    def saved_revision(root: Path) -> int | None:
+        """The revision the saved index was built at (from its directory name), cheaply."""
+        try:
+            name = (root / _CURRENT).read_text(encoding="utf-8").strip()
+            return int(name.split("-")[1])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    @classmethod
+    def load(cls, root: Path) -> BM25Index | None:
+        """The saved index, or None when there is none (or it is unreadable: rebuild then)."""
+        try:
+            name = (root / _CURRENT).read_text(encoding="utf-8").strip()
+            target = root / name
+            meta = json.loads((target / _META).read_text(encoding="utf-8"))
+            retriever = None
+            if meta["chunk_ids"]:
+                import bm25s
+
+                retriever = bm25s.BM25.load(str(target), load_corpus=False)
+            vectors = None
+            if (target / _VECTORS).is_file():  # memory-mapped: only filtered rows are read
+                vectors = np.load(target / _VECTORS, mmap_mode="r")
+                if len(vectors) != len(meta["chunk_ids"]):
+                    raise ValueError("vectors.npy does not match the chunk list")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("BM25 index under %s unreadable (%s); it will be rebuilt", root, exc)
+            return None
+        return cls(
+            retriever,
+            revision=int(meta["revision"]),
+            chunk_ids=meta["chunk_ids"],
+            paper_ids=meta["paper_ids"],
+            published_ts=meta["published_ts"],
+            sources=meta["sources"],
+            categories=meta["categories"],
+            vectors=vectors,
+        )
+
+    # --- search ---------------------------------------------------------------------------
+    def mask(
+        self,
+        since_ts: int | None,
+        until_ts: int | None,
+        category: str | None,
+        source: str | None,
+    ) -> np.ndarray | None:
+        if since_ts is None and until_ts is None and category is None and source is None:
+            return None
+        mask = np.ones(len(self.chunk_ids), dtype=bool)
+        if since_ts is not None:
+            mask &= (self._published != _NO_TS) & (self._published >= since_ts)
+        if until_ts is not None:
+            mask &= (self._published != _NO_TS) & (self._published < until_ts)
+        if source is not None:
+            mask &= self._sources == source
+        if category is not None:
+            in_cat = np.zeros(len(self.chunk_ids), dtype=bool)
+            idx = self._by_category.get(category)
+            if idx is not None:
+                in_cat[idx] = True
+            mask &= in_cat
+        return mask
+
+    def search(
+        self,
+        query: str,
+        n: int,
+        *,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+        category: str | None = None,
+        source: str | None = None,
+    ) -> list[tuple[str, str, float]]:
+        """Top ``n`` chunks as (chunk_id, paper_id, score), best first; only chunks that share a
+        term with the query and pass the filters."""
+        if self.retriever is None or n <= 0:
+            return []
+        vocab = self.retriever.vocab_dict
+        tokens = [t for t in tokenize([query])[0] if t in vocab]
+        if not tokens:
+            return []
+        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
+        mask = self.mask(since_ts, until_ts, category, source)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > n:
+            top = np.argpartition(-scores[candidates], n - 1)[:n]
+            candidates = candidates[top]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(self.chunk_ids[i], self.paper_ids[i], float(scores[i])) for i in order]
+
+    def dense_exact(
+        self, query_vec: np.ndarray, mask: np.ndarray | None, n: int
+    ) -> list[tuple[str, float]]:
+        """Exact cosine top ``n`` among the chunks the mask allows, from the float16 copy:
+        (chunk_id, similarity), best first. Needs ``vectors``."""
+        if self.vectors is None:
+            raise ValueError("this index holds no vectors")
+        rows = np.arange(len(self.chunk_ids)) if mask is None else np.flatnonzero(mask)
+        if len(rows) == 0 or n <= 0:
+            return []
+        sims = np.asarray(self.vectors[rows], dtype=np.float32) @ np.asarray(
+            query_vec, dtype=np.float32
+        )
+        top = np.argpartition(-sims, n - 1)[:n] if len(sims) > n else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.chunk_ids[rows[i]], float(sims[i])) for i in top]

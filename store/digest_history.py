@@ -1,0 +1,219 @@
+"""Digest history: every digest's files on disk, and which papers were sent, in SQLite.
+
+Files go to ``home/digests/<digest id>/digest.{html,md,txt,json}``; rows go to tables prefixed
+``digest_`` in the shared ``home/state.sqlite3`` (WAL, one short transaction per call, one
+connection per thread, like the summary cache beside it). The module stores strings and ids
+only: it knows nothing of the Digest model (``store`` never imports ``agent``).
+
+Tables:
+- ``digest_runs``: one row per saved digest (counts, window, folder, delivery status).
+- ``digest_sent_papers``: (paper_id, digest_id) for each paper a delivered digest carried.
+- ``digest_theme_names``: LLM theme names keyed by (paper ids, model, prompt version).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS digest_runs (
+    digest_id    TEXT PRIMARY KEY,
+    created_at   TEXT NOT NULL,
+    window_start TEXT,
+    window_end   TEXT,
+    papers       INTEGER NOT NULL,
+    themes       INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    folder       TEXT NOT NULL,
+    status       TEXT NOT NULL,      -- saved | sent | failed
+    recipients   TEXT NOT NULL DEFAULT '',
+    sent_at      TEXT,
+    error        TEXT
+);
+CREATE TABLE IF NOT EXISTS digest_sent_papers (
+    paper_id  TEXT NOT NULL,
+    digest_id TEXT NOT NULL,
+    sent_at   TEXT NOT NULL,
+    PRIMARY KEY (paper_id, digest_id)
+);
+CREATE TABLE IF NOT EXISTS digest_theme_names (
+    cache_key      TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    overview       TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+);
+"""
+#: SQLite's default limit on bound parameters is 999 in old builds: query ids in slices.
+_ID_SLICE = 500
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class DigestHistory:
+    def __init__(self, db_path: Path, digests_dir: Path) -> None:
+        self.db_path = Path(db_path)
+        self.digests_dir = Path(digests_dir)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        # executescript commits by itself, so the schema is not wrapped in _tx.
+        self._conn().executescript(_SCHEMA)
+
+    @classmethod
+    def in_home(cls, home: Path) -> DigestHistory:
+        return cls(Path(home) / "state.sqlite3", Path(home) / "digests")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- saving -----------------------------------------------------------------------------
+    def save(
+        self,
+        digest_id: str,
+        files: Mapping[str, str],
+        *,
+        created_at: str,
+        subject: str,
+        papers: int,
+        themes: int,
+        window_start: str | None = None,
+        window_end: str | None = None,
+    ) -> Path:
+        """Write ``files`` (name -> text) into the digest's folder atomically, then its row."""
+        folder = self.digests_dir / _safe_name(digest_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            target = folder / _safe_name(name)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO digest_runs (digest_id, created_at, window_start, window_end, papers,"
+                " themes, subject, folder, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved') "
+                "ON CONFLICT(digest_id) DO UPDATE SET papers=excluded.papers, "
+                "themes=excluded.themes, subject=excluded.subject, folder=excluded.folder",
+                (
+                    digest_id,
+                    created_at,
+                    window_start,
+                    window_end,
+                    papers,
+                    themes,
+                    subject,
+                    str(folder),
+                ),
+            )
+        return folder
+
+    def mark_sent(
+        self, digest_id: str, paper_ids: Sequence[str], recipients: Sequence[str] = ()
+    ) -> None:
+        """Remember that this digest was delivered and which papers it carried."""
+        at = _now()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO digest_sent_papers (paper_id, digest_id, sent_at) "
+                "VALUES (?, ?, ?)",
+                [(pid, digest_id, at) for pid in dict.fromkeys(paper_ids)],
+            )
+            db.execute(
+                "UPDATE digest_runs SET status='sent', sent_at=?, recipients=?, error=NULL "
+                "WHERE digest_id=?",
+                (at, ", ".join(recipients), digest_id),
+            )
+
+    def mark_failed(self, digest_id: str, error: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE digest_runs SET status='failed', error=? WHERE digest_id=?",
+                (error[:1000], digest_id),
+            )
+
+    # --- reading ----------------------------------------------------------------------------
+    def sent_ids(self, paper_ids: Sequence[str]) -> set[str]:
+        """The subset of ``paper_ids`` that an earlier delivered digest carried."""
+        wanted = list(dict.fromkeys(paper_ids))
+        found: set[str] = set()
+        conn = self._conn()
+        for start in range(0, len(wanted), _ID_SLICE):
+            chunk = wanted[start : start + _ID_SLICE]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT DISTINCT paper_id FROM digest_sent_papers WHERE paper_id IN ({marks})",
+                chunk,
+            ).fetchall()
+            found.update(r[0] for r in rows)
+        return found
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        cur = self._conn().execute(
+            "SELECT * FROM digest_runs ORDER BY created_at DESC, digest_id DESC LIMIT ?", (limit,)
+        )
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def run(self, digest_id: str) -> dict[str, Any] | None:
+        cur = self._conn().execute("SELECT * FROM digest_runs WHERE digest_id=?", (digest_id,))
+        row = cur.fetchone()
+        return dict(zip([c[0] for c in cur.description], row, strict=True)) if row else None
+
+    def exists(self, digest_id: str) -> bool:
+        return self.run(digest_id) is not None
+
+    # --- theme-name cache ---------------------------------------------------------------------
+    def get_theme_name(self, key: str) -> tuple[str, str] | None:
+        row = (
+            self._conn()
+            .execute("SELECT name, overview FROM digest_theme_names WHERE cache_key=?", (key,))
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def put_theme_name(
+        self, key: str, name: str, overview: str, *, model: str, prompt_version: str
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO digest_theme_names VALUES (?, ?, ?, ?, ?, ?)",
+                (key, name, overview, model, prompt_version, _now()),
+            )
+
+
+def _safe_name(name: str) -> str:
+    """A file/folder name from an id: no separators, no leading dots."""
+    cleaned = "".join(c if c.isalnum() or c in "-_.T" else "_" for c in name).lstrip(".")
+    return cleaned or "digest"

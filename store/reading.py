@@ -1,0 +1,134 @@
+"""Reading papers back: by id, by date window, their vectors and chunks, and a consistency check.
+
+A mixin of PaperStore, kept apart from the writing code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from store import records as rec_mod
+from store.errors import StoreError
+from store.records import build_where
+
+
+def _slices(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+class ReadMixin:
+    """Read methods of PaperStore; relies on its collections and paging helpers."""
+
+    _max_batch: int
+    _papers: Any
+    _chunks: Any
+    embedder: Any
+
+    def _errors(self) -> Any: ...
+    def _get_all(self, collection: Any, *, where: dict | None, include: list[str]) -> dict: ...
+
+    def get(self, paper_id: str) -> dict | None:
+        found = self.get_many([paper_id])
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str]) -> list[dict]:
+        """Papers in the order given; unknown ids are left out."""
+        found = self._fetch_papers(ids)
+        return [found[pid][0] for pid in ids if pid in found]
+
+    def _fetch_papers(self, ids: Sequence[str]) -> dict[str, tuple[dict, int]]:
+        """paper id -> (paper dict, number of chunks it committed)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[dict, int]] = {}
+        with self._errors():
+            for sl in _slices(len(wanted), self._max_batch):
+                got = self._papers.get(ids=wanted[sl], include=["metadatas", "documents"])
+                for pid, meta, doc in zip(
+                    got["ids"], got["metadatas"], got["documents"], strict=True
+                ):
+                    record = rec_mod.record_from_chroma(pid, doc or "", meta or {})
+                    found[pid] = (record, int((meta or {}).get("n_chunks", 0)))
+        return found
+
+    def list_papers(
+        self,
+        *,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+        source: str | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Papers published in [since_ts, until_ts) (epoch seconds), newest first."""
+        where = build_where(since_ts=since_ts, until_ts=until_ts, source=source, category=category)
+        with self._errors():
+            got = self._get_all(self._papers, where=where, include=["metadatas"])
+        order = sorted(
+            zip(got["ids"], got["metadatas"], strict=True),
+            key=lambda item: (-(item[1] or {}).get("published_ts", -(2**62)), item[0]),
+        )
+        if limit is not None:
+            order = order[: max(0, limit)]
+        return self.get_many([pid for pid, _ in order])
+
+    def paper_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """One L2-normalised vector per paper (the mean of its chunk vectors), in order."""
+        vectors: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self._errors():
+            for sl in _slices(len(wanted), self._max_batch):
+                got = self._papers.get(ids=wanted[sl], include=["embeddings"])
+                for pid, emb in zip(got["ids"], got["embeddings"], strict=True):
+                    vectors[pid] = np.asarray(emb, dtype=np.float32)
+        missing = [pid for pid in wanted if pid not in vectors]
+        if missing:
+            raise StoreError(
+                f"no such papers in the store: {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""),
+                hint="Ingest them first, or pass ids returned by list_papers/search.",
+            )
+        dim = self.embedder.dim or (len(next(iter(vectors.values()))) if vectors else 0)
+        if not ids:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.stack([vectors[pid] for pid in ids])
+
+    def chunks_of(self, paper_id: str) -> list[dict]:
+        """The chunks stored for one paper, in order: ``{"id", "n", "text"}``."""
+        with self._errors():
+            got = self._chunks.get(where={"paper_id": paper_id}, include=["metadatas", "documents"])
+        rows = [
+            {"id": cid, "n": int((meta or {}).get("n", -1)), "text": doc or ""}
+            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+        ]
+        return sorted(rows, key=lambda r: r["n"])
+
+    def verify(self) -> dict[str, int]:
+        """Consistency counts: ``orphan_chunks`` (no paper record, or beyond the record's chunk
+        count: left by a crash until the paper is upserted again) and ``missing_chunks``
+        (chunks a committed paper should have but does not; always 0 unless Chroma lost data)."""
+        with self._errors():
+            papers = self._get_all(self._papers, where=None, include=["metadatas"])
+            chunks = self._get_all(self._chunks, where=None, include=["metadatas"])
+        n_chunks = {
+            pid: int((meta or {}).get("n_chunks", 0))
+            for pid, meta in zip(papers["ids"], papers["metadatas"], strict=True)
+        }
+        seen: set[tuple[str, int]] = set()
+        orphans = 0
+        for meta in chunks["metadatas"]:
+            pid, n = str((meta or {}).get("paper_id")), int((meta or {}).get("n", -1))
+            if pid not in n_chunks or not 0 <= n < n_chunks[pid]:
+                orphans += 1
+            else:
+                seen.add((pid, n))
+        expected = sum(n_chunks.values())
+        return {
+            "papers": len(n_chunks),
+            "chunks": len(chunks["ids"]),
+            "orphan_chunks": orphans,
+            "missing_chunks": expected - len(seen),
+        }

@@ -1,0 +1,52 @@
+"""Re-embedding every paper into a new store generation (``paperbrief reindex``).
+
+Reads the stored documents of the live generation page by page and writes a new, incomplete
+generation beside it; PaperStore.reindex then switches the pointer and drops the old one. A
+kill before the switch leaves the old generation live and untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from store import records as rec_mod
+from store.collections import Generation
+
+if TYPE_CHECKING:
+    from store.embedder import Embedder
+    from store.paper_store import PaperStore
+
+log = logging.getLogger(__name__)
+
+
+def rebuild_generation(
+    store: PaperStore, embedder: Embedder, progress: Callable[[int], None] | None
+) -> tuple[Generation, int]:
+    """Build the next generation with ``embedder``; returns it (not yet live) and its size."""
+    old = store._gen
+    new = store._gens.create_next(old.number, embedder)
+    log.info("reindex: building generation %d with %s", new.number, embedder.model_id)
+    page_size = max(1, min(store._papers_per_batch, store._max_batch))
+    done = 0
+    offset = 0
+    while True:
+        page = old.papers.get(include=["metadatas", "documents"], limit=page_size, offset=offset)
+        if not page["ids"]:
+            break
+        offset += len(page["ids"])
+        recs = []
+        kept: dict[str, str] = {}
+        for pid, meta, doc in zip(page["ids"], page["metadatas"], page["documents"], strict=True):
+            rec = rec_mod.normalise_record(rec_mod.record_from_chroma(pid, doc or "", meta or {}))
+            recs.append(rec)
+            kept[pid] = str((meta or {}).get("ingested_at") or rec_mod.now_iso())
+        batch = rec_mod.prepare_batch(recs, embedder.embed, lambda r, kept=kept: kept[r["id"]])
+        store._write_prepared(new, batch)
+        done += len(recs)
+        if progress is not None:
+            progress(done)
+        if len(page["ids"]) < page_size:
+            break
+    return new, done

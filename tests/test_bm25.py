@@ -1,0 +1,108 @@
+"""The BM25 index: stemming, stop words, metadata filters, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from store.bm25_index import BM25Index, ChunkRow, tokenize
+
+ROWS = [
+    ChunkRow(
+        "p1#0", "p1", "Running transformers quickly on mobile phones", 1_000, "arxiv", ["cs.LG"]
+    ),
+    ChunkRow(
+        "p1#1", "p1", "Quantised kernels make the phones run faster", 1_000, "arxiv", ["cs.LG"]
+    ),
+    ChunkRow(
+        "p2#0", "p2", "Coral reef bleaching observed from satellites", 2_000, "hf", ["q-bio.PE"]
+    ),
+    ChunkRow(
+        "p3#0",
+        "p3",
+        "The KvasirPolyp dataset for colonoscopy segmentation",
+        3_000,
+        "arxiv",
+        ["cs.CV", "eess.IV"],
+    ),
+    ChunkRow("p4#0", "p4", "A survey without a date", None, None, []),
+]
+
+
+def test_tokenize_stems_and_drops_stop_words():
+    tokens = tokenize(["The runners kept running and the run ended in a tie"])
+    assert tokens == [["runner", "kept", "run", "run", "end", "tie"]]
+
+
+def test_search_ranks_matching_chunks_and_stems_the_query():
+    index = BM25Index.build(ROWS, revision=1)
+    hits = index.search("run transformer", 10)
+    assert [h[0] for h in hits][:1] == ["p1#0"]
+    assert {h[1] for h in hits} == {"p1"}
+    assert all(score > 0 for _, _, score in hits)
+    assert index.search("kvasirpolyp", 5)[0][:2] == ("p3#0", "p3")
+    assert index.search("zzzunknownword", 5) == []
+    assert index.search("the and of", 5) == []  # only stop words
+
+
+def test_filters_are_exact_masks():
+    index = BM25Index.build(ROWS, revision=1)
+    query = "phones reef dataset survey"
+    assert {h[1] for h in index.search(query, 10)} == {"p1", "p2", "p3", "p4"}
+    assert {h[1] for h in index.search(query, 10, since_ts=2_000)} == {"p2", "p3"}
+    assert {h[1] for h in index.search(query, 10, until_ts=2_000)} == {"p1"}
+    assert {h[1] for h in index.search(query, 10, source="arxiv")} == {"p1", "p3"}
+    assert {h[1] for h in index.search(query, 10, category="eess.IV")} == {"p3"}
+    assert index.search(query, 10, category="nope") == []
+    assert len(index.search(query, 2)) == 2
+
+
+def test_save_load_roundtrip_keeps_revision_and_results(tmp_path):
+    root = tmp_path / "bm25"
+    assert BM25Index.load(root) is None and BM25Index.saved_revision(root) is None
+    BM25Index.build(ROWS[:2], revision=3).save(root)
+    index = BM25Index.build(ROWS, revision=7)
+    index.save(root)
+    assert BM25Index.saved_revision(root) == 7
+    loaded = BM25Index.load(root)
+    assert loaded is not None and loaded.revision == 7 and len(loaded) == len(ROWS)
+    query = "kernels phones coral"
+    assert loaded.search(query, 10, source="arxiv") == index.search(query, 10, source="arxiv")
+    assert len([p for p in root.iterdir() if p.is_dir()]) == 1  # the older build is gone
+
+
+def test_empty_index_searches_and_persists(tmp_path):
+    index = BM25Index.build([], revision=0)
+    assert index.search("anything", 5) == []
+    index.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    assert loaded is not None and loaded.search("anything", 5) == []
+
+
+def test_corrupt_index_loads_as_missing(tmp_path):
+    root = tmp_path / "bm25"
+    BM25Index.build(ROWS, revision=2).save(root)
+    name = (root / "CURRENT").read_text()
+    (root / name / "chunks.json").write_text("{not json")
+    assert BM25Index.load(root) is None
+
+
+def test_exact_dense_search_within_a_filter(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(ROWS), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    BM25Index.build(ROWS, revision=4, vectors=vectors).save(tmp_path / "bm25")
+    index = BM25Index.load(tmp_path / "bm25")
+    assert index is not None and index.vectors is not None
+    query = vectors[2] + 0.1 * vectors[3]
+    sims = vectors @ query
+    expected = [ROWS[i].id for i in np.argsort(-sims)]
+    hits = index.dense_exact(query, None, 3)
+    assert [cid for cid, _ in hits] == expected[:3] and expected[0] == "p2#0"
+    assert [s for _, s in hits] == pytest.approx(sorted(sims, reverse=True)[:3], abs=2e-3)
+    arxiv_only = index.mask(None, None, None, "arxiv")
+    arxiv_ids = [r.id for r in ROWS if r.source == "arxiv"]
+    assert [cid for cid, _ in index.dense_exact(query, arxiv_only, 5)] == [
+        cid for cid in expected if cid in arxiv_ids
+    ]
+    assert index.dense_exact(query, index.mask(None, None, "nope", None), 3) == []

@@ -1,0 +1,204 @@
+"""`paperbrief run` end to end against local servers: an arXiv RSS feed, an OpenAI-compatible
+model and an SMTP server. Twice (nothing re-sent, no second LLM bill), with a competing run
+(the lock), and after a run killed part-way (the next one completes it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from httpserver import LocalHTTPServer, Resp
+from openai_server import OpenAIServer, structured
+from test_mailer import smtp_server
+from typer.testing import CliRunner
+
+from agent.lock import RunLock
+from cli.main import app
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "agent" / "data" / "demo_corpus.jsonl"
+TOPICS = ("rl-robotics", "gnn-molecules", "ml-climate")
+
+
+def feed_papers(n_per_topic: int = 3) -> list[dict]:
+    rows = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    picked = []
+    for topic in TOPICS:
+        picked += [r for r in rows if r["topic"] == topic][:n_per_topic]
+    for i, row in enumerate(picked):
+        row["arxiv_id"] = f"2611.{10001 + i}"
+    return picked
+
+
+def rss(papers: list[dict], day: str = "Thu, 26 Nov 2026 00:00:00 -0500") -> bytes:
+    items = "".join(
+        f"""<item><title>{escape(p["title"])}</title>
+<link>https://arxiv.org/abs/{p["arxiv_id"]}</link>
+<description>arXiv:{p["arxiv_id"]}v1 Announce Type: new
+Abstract: {escape(p["abstract"])}</description>
+<guid isPermaLink="false">oai:arXiv.org:{p["arxiv_id"]}v1</guid>
+{"".join(f"<category>{c}</category>" for c in p["categories"])}
+<pubDate>{day}</pubDate><arxiv:announce_type>new</arxiv:announce_type>
+<dc:creator>{escape(", ".join(p["authors"]))}</dc:creator></item>"""
+        for p in papers
+    )
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ version="2.0"><channel><title>cs.LG updates on arXiv.org</title>
+<link>http://rss.arxiv.org/rss/cs.LG</link><description>cs.LG updates</description>
+<pubDate>{day}</pubDate>{items}</channel></rss>""".encode()
+
+
+def model_reply(request: dict):
+    """Answers summary requests with a plain, faithful summary and theme requests with a name."""
+    text = json.dumps(request)
+    if "SummaryDraft" in text:
+        return structured(
+            {
+                "tldr": "The authors study a learning problem and report that their idea helps.",
+                "summary": "The paper looks at a known problem. The authors try a new approach. "
+                "They report that it works better than older ones.",
+                "why_it_matters": "It could make this kind of work easier.",
+                "key_terms": [],
+                "tags": ["learning"],
+            }
+        )(request)
+    prompt = request["messages"][-1]["content"].lower()
+    name = "Robots" if "robot" in prompt else "Molecules" if "molecul" in prompt else "Weather"
+    return structured({"name": name, "overview": f"New work on {name.lower()}."})(request)
+
+
+def write_config(tmp_path: Path, feed_url: str, llm_url: str, smtp_port: int) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f"""
+sources = ["arxiv-rss"]
+arxiv_categories = ["cs.LG"]
+arxiv_rss_url = "{feed_url}"
+arxiv_min_interval = 0.0
+http_retries = 0
+llm_base_url = "{llm_url}"
+llm_model = "scripted"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+smtp_security = "none"
+smtp_user = "digest"
+smtp_from = "paperbrief@example.org"
+email_to = ["reader@example.org"]
+""",
+        encoding="utf-8",
+    )
+    cfg.chmod(0o600)
+    return cfg
+
+
+SECRETS = {"OPENAI_API_KEY": "test-key", "PAPERBRIEF_SMTP_PASSWORD": "right"}
+
+
+@pytest.fixture
+def servers(tmp_path, monkeypatch):
+    papers = feed_papers()
+    with (
+        LocalHTTPServer() as feed,
+        OpenAIServer(handler=model_reply) as llm,
+        smtp_server(user="digest", password="right") as (sink, port),
+    ):
+        feed.route("/rss/cs.LG", [Resp(200, rss(papers))])
+        for name, value in SECRETS.items():
+            monkeypatch.setenv(name, value)
+        cfg = write_config(tmp_path, feed.url("/rss"), llm.url, port)
+        yield {"papers": papers, "feed": feed, "llm": llm, "sink": sink, "config": cfg}
+
+
+def invoke(config: Path, home: Path, *args: str):
+    return CliRunner().invoke(
+        app, ["--config", str(config), "--home", str(home), "run", *args], catch_exceptions=False
+    )
+
+
+def test_run_twice_delivers_once_and_bills_once(servers, tmp_path):
+    home = tmp_path / "home"
+    first = invoke(servers["config"], home, "--json")
+    assert first.exit_code == 0, first.output
+    result = json.loads(first.stdout)
+    papers = servers["papers"]
+    assert result["delivered"] and result["delivered_to"] == ["reader@example.org"]
+    assert result["report"]["counts"]["digest_papers"] == len(papers)
+    (message,) = servers["sink"].messages()
+    body = message.get_body(("plain",)).get_content()
+    for paper in papers:
+        assert " ".join(paper["title"].split()[:4]) in " ".join(body.split())
+    calls_first = len(servers["llm"].chat_requests)
+    themes = int(result["report"]["counts"]["digest_themes"])
+    assert calls_first == len(papers) + themes  # one summary per paper, one name per theme
+
+    second = invoke(servers["config"], home, "--json")
+    assert second.exit_code == 0, second.output
+    again = json.loads(second.stdout)
+    assert again["report"]["counts"]["digest_papers"] == 0
+    assert len(servers["sink"].messages()) == 1  # nothing re-sent, not even an empty note
+    assert len(servers["llm"].chat_requests) == calls_first  # no second LLM bill
+    assert sum(s["new"] for s in again["report"]["sources"]) == 0
+    assert any("Nothing new" in note for note in again["report"]["notes"])
+
+
+def test_a_second_run_waits_or_exits_cleanly(servers, tmp_path):
+    home = tmp_path / "home"
+    with RunLock(home):
+        busy = invoke(servers["config"], home)
+        assert busy.exit_code == 3
+        assert "Another paperbrief run" in busy.output and "Traceback" not in busy.output
+
+    lock = RunLock(home)
+    lock.acquire()
+    threading.Timer(1.0, lock.release).start()
+    started = time.monotonic()
+    waited = invoke(servers["config"], home, "--wait", "30", "--json")
+    assert waited.exit_code == 0, waited.output
+    assert time.monotonic() - started >= 0.9  # it really waited for the holder
+    assert json.loads(waited.stdout)["delivered"]
+
+
+def test_a_run_killed_midway_is_completed_by_the_next(servers, tmp_path):
+    home = tmp_path / "home"
+    first_call = threading.Event()
+
+    def stall_then_answer(request: dict):
+        first_call.set()
+        time.sleep(30)  # the process is killed while waiting for the model
+        return model_reply(request)
+
+    servers["llm"].handler = stall_then_answer
+    env = {**os.environ, **SECRETS}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "--config", str(servers["config"]),
+         "--home", str(home), "run"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert first_call.wait(120), "the run never reached the summarize step"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    assert servers["sink"].messages() == []
+
+    servers["llm"].handler = model_reply
+    calls_before = len(servers["llm"].chat_requests)
+    done = invoke(servers["config"], home, "--json")
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    papers = servers["papers"]
+    assert result["report"]["counts"]["digest_papers"] == len(papers)
+    assert sum(s["unchanged"] for s in result["report"]["sources"]) == len(papers)  # stored once
+    (message,) = servers["sink"].messages()
+    assert f"{len(papers)} new papers" in message["Subject"]
+    new_calls = len(servers["llm"].chat_requests) - calls_before
+    assert new_calls == len(papers) + int(result["report"]["counts"]["digest_themes"])
