@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         None, description="Key for the embeddings endpoint (defaults to openai_api_key)."
     )
     embedding_threads: int = Field(
-        0, ge=0, description="onnxruntime intra-op threads for minilm; 0 = all cores."
+        0, ge=0, description="CPU threads for minilm (batches run concurrently); 0 = all cores."
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
 

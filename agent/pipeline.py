@@ -342,7 +342,6 @@ class PaperAgent:
 
         with store_errors():
             count = self.store.reindex(self.embedder, progress=step)
-            self.store.rebuild_bm25()
         report.counts["papers"] = count
         return report.finish()
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from agent.digest_models import Digest, DigestPaper, DigestStats, Theme
+from agent.errors import InputError
 from agent.render import format_for_path, md_escape, render, render_all
 
 EVIL = 'Evil <script>alert("x")</script> [click](javascript:alert(1)) **bold** & co'
@@ -146,5 +147,6 @@ def test_md_escape_and_format_for_path():
     assert md_escape(3) == 3
     assert format_for_path("x/out.HTML") == "html"
     assert format_for_path("d.markdown") == "md"
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError) as info:
         format_for_path("digest.pdf")
+    assert ".html, .md or .txt" in info.value.hint
