@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from agent.qa_models import Answer
 
 QUESTIONS = (
-    "Which papers make diffusion models faster or cheaper to sample from?",
-    "How are graph neural networks used for weather or climate forecasting?",
+    "How can large language models be made cheaper to run on phones?",
+    "Which papers use graph neural networks for weather forecasting?",
 )
 
 

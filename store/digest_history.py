@@ -14,13 +14,12 @@ Tables:
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from store.sqlite_tables import SqliteTables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS digest_runs (
@@ -60,44 +59,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class DigestHistory:
+class DigestHistory(SqliteTables):
     def __init__(self, db_path: Path, digests_dir: Path) -> None:
-        self.db_path = Path(db_path)
+        super().__init__(db_path, _SCHEMA)
         self.digests_dir = Path(digests_dir)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        # executescript commits by itself, so the schema is not wrapped in _tx.
-        self._conn().executescript(_SCHEMA)
 
     @classmethod
     def in_home(cls, home: Path) -> DigestHistory:
         return cls(Path(home) / "state.sqlite3", Path(home) / "digests")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
     # --- saving -----------------------------------------------------------------------------
     def save(

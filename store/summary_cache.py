@@ -11,12 +11,10 @@ and one short transaction per call let several processes share the file.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from store.sqlite_tables import SqliteTables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS summary_cache (
@@ -49,42 +47,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class SummaryCache:
+class SummaryCache(SqliteTables):
     """get/put/delete_for_paper/count over ``summary_cache``; get_method/set_method for methods."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        # executescript commits on its own, so it runs outside _tx (idempotent DDL).
-        self._conn().executescript(_SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        # One connection per thread: sqlite3 connections must not cross threads.
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        super().__init__(path, _SCHEMA)
+        self.path = self.db_path
 
     # --- summaries -----------------------------------------------------------------------------
     def get(
