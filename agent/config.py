@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     )
     email_to: list[str] = Field(default_factory=list, description="Default digest recipients.")
 
+    @field_validator("home", "smtp_ca_file")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
     @field_validator("arxiv_announce_types")
     @classmethod
     def _known_announce_types(cls, value: list[str]) -> list[str]:

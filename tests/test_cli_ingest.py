@@ -167,3 +167,48 @@ def test_python_api(tmp_path, minilm):
         assert isinstance(hits[0], SearchHit)
         assert hits[0].paper.id == "2401.00003"
         assert hits[0].paper.authors == ["Edward Lorenz", "Joanne Simpson"]
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sources"
+
+
+def test_feed_outcomes_through_the_cli(tmp_path):
+    """Empty day -> exit 0 and says so; HTTP 400 / unreachable -> exit 1 with the fix; the store
+    keeps what earlier runs stored."""
+    from httpserver import LocalHTTPServer, Resp, unused_port
+
+    runner = CliRunner()
+    home = tmp_path / "home"
+
+    def run(*args: str, env: dict[str, str]):
+        return runner.invoke(
+            app, ["--home", str(home), *args], env={**env, "COLUMNS": "200"},
+            catch_exceptions=False,
+        )  # fmt: skip
+
+    with LocalHTTPServer() as srv:
+        srv.route("/rss/cs.LG", [Resp(200, (FIXTURES / "rss_empty.xml").read_bytes())])
+        srv.route("/api", [Resp(400, b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>"
+                                b"<title>Error</title><summary>incorrect id format for 1234"
+                                b"</summary></entry></feed>")])  # fmt: skip
+        env = {
+            "PAPERBRIEF_ARXIV_RSS_URL": srv.url("/rss"),
+            "PAPERBRIEF_ARXIV_API_URL": srv.url("/api"),
+            "PAPERBRIEF_ARXIV_MIN_INTERVAL": "0",
+            "PAPERBRIEF_HTTP_RETRIES": "0",
+            "PAPERBRIEF_ARXIV_CATEGORIES": '["cs.LG"]',
+        }
+        empty = run("ingest", "--source", "arxiv-rss", env=env)
+        assert empty.exit_code == 0, empty.output
+        assert "announced nothing" in empty.output
+
+        bad = run("ingest", "--source", "arxiv", "--since", "2026-11-20", env=env)
+        assert bad.exit_code == 1
+        assert "incorrect id format" in bad.output and "Fix:" in bad.output
+
+    gone = run(
+        "ingest", "--source", "hf", "--date", "2026-11-20",
+        env={**env, "PAPERBRIEF_HF_API_URL": f"http://127.0.0.1:{unused_port()}/api"},
+    )  # fmt: skip
+    assert gone.exit_code == 1
+    assert "127.0.0.1" in gone.output and "Traceback" not in gone.output

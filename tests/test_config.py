@@ -31,6 +31,10 @@ def test_precedence_is_arguments_then_env_then_file_then_defaults(tmp_path, monk
     assert Settings.load(cfg, llm_model="from-arg").llm_model == "from-arg"
 
 
+def test_home_expands_the_user_dir():
+    assert Settings.load(home="~/papers").home == Path.home() / "papers"
+
+
 def test_openai_env_names_are_honoured(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
