@@ -22,6 +22,7 @@ from agent.dates import parse_since
 from agent.digest import build_digest, paper_date
 from agent.digest_models import Digest, SendResult
 from agent.errors import DeliveryError, InputError
+from agent.ingest import LAST_INGEST_PREFIX
 from agent.models import SourceReport, Summary, Usage
 from agent.relevance import InterestProfile
 from agent.theme_naming import KeywordNamer, Progress, ThemeNamer
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_SINCE = "1d"
-#: state meta key prefix where PaperAgent.ingest leaves each source's last outcome (JSON).
-LAST_INGEST_PREFIX = "last_ingest:"
 
 
 @dataclass

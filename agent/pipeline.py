@@ -21,8 +21,6 @@ from agent.models import (
     Paper,
     RunReport,
     SearchHit,
-    SourceReport,
-    SourceStatus,
     Summary,
 )
 
@@ -33,7 +31,7 @@ if TYPE_CHECKING:
     from agent.llm import ChatLLM
     from agent.qa import QAEngine
     from agent.qa_models import Answer, ToolCall
-    from agent.sources.base import FetchRequest, Source
+    from agent.sources.base import FetchRequest
     from agent.summarize import Summarizer
     from store import Embedder, PaperStore
 
@@ -190,82 +188,12 @@ class PaperAgent:
     ) -> RunReport:
         """Fetch from each source and store what is new. One source failing never stops the others;
         its failure is in the report (and makes ``report.ok`` false)."""
-        from agent.sources import FetchRequest, build_source
-
-        request = request or FetchRequest()
-        names = list(sources or ([] if request.path else self.settings.sources) or [])
-        if request.path and not names:
-            names = ["file"]
-        report = RunReport(step="ingest")
-        for name in names:
-            source = build_source(name, self.settings, self.http)
-            outcome = self._ingest_one(source, request, report, progress)
-            report.sources.append(outcome)
-            self._remember_run(outcome)
-        return report.finish()
-
-    def _remember_run(self, outcome: SourceReport) -> None:
-        entry = outcome.model_dump(mode="json", include={"status", "fetched", "new", "message"})
-        entry["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-        self.store.state.set_meta(f"last_ingest:{outcome.source}", json.dumps(entry))
-
-    def _ingest_one(
-        self, source: Source, request: FetchRequest, report: RunReport, progress: Progress | None
-    ) -> SourceReport:
-        key = self._watermark_key(source.name, request)
-        result_report = SourceReport(source=source.name)
-        watermark = self.store.state.get_watermark(key) if key else None
-        if progress:
-            progress(f"fetching {source.name}", 0, None)
-        try:
-            result = source.fetch(request, watermark=watermark)
-        except (errors.SourceError, errors.InputError) as exc:
-            log.warning("%s failed: %s", source.name, exc)
-            result_report.status = SourceStatus.FAILED
-            result_report.message = str(exc)
-            result_report.hint = exc.hint
-            return result_report
-
-        papers = _latest_versions(result.papers)
-        result_report.fetched = len(result.papers)
-        for skipped in result.skipped:
-            report.failures.append(skipped)
-        result_report.failed = len(result.skipped)
-        if not papers:
-            if result.empty_reason:
-                result_report.status = SourceStatus.EMPTY
-                result_report.message = result.empty_reason
-            if key and result.watermark:
-                self.store.state.set_watermark(
-                    key, result.watermark, at=datetime.now().astimezone()
-                )
-            return result_report
-
-        total = len(papers)
-
-        def step(done: int) -> None:
-            if progress:
-                progress(f"storing {source.name}", done, total)
+        from agent.ingest import ingest_sources
 
         with store_errors():
-            outcome = self.store.upsert([p.model_dump(mode="json") for p in papers], progress=step)
-        result_report.new = len(outcome.new)
-        result_report.updated = len(outcome.updated)
-        result_report.unchanged = len(outcome.unchanged)
-        # The watermark moves only once every paper of the fetch is safely stored, so a run killed
-        # mid-way fetches the same window again and the store's hashes make that idempotent.
-        if key and result.watermark:
-            self.store.state.set_watermark(key, result.watermark, at=datetime.now().astimezone())
-        return result_report
-
-    def _watermark_key(self, name: str, request: FetchRequest) -> str | None:
-        if name == "file" or request.since or request.until or request.day:
-            return None  # explicit windows and files are one-offs, not the daily cursor
-        if name in {"arxiv-rss", "arxiv"}:
-            cats = request.categories or self.settings.arxiv_categories
-            query = request.query or self.settings.arxiv_query or ""
-            return f"{name}:{'+'.join(sorted(cats))}:{query}"
-        return name
+            return ingest_sources(
+                self.settings, self.store, self.http, sources, request=request, progress=progress
+            )
 
     # --- search -------------------------------------------------------------------------------
     def search(
@@ -310,13 +238,14 @@ class PaperAgent:
 
     # --- housekeeping ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
+        from agent.ingest import LAST_INGEST_PREFIX
         from agent.sources import SOURCE_NAMES
 
         with store_errors():
             stats = self.store.stats()
             marks = self.store.state.watermarks()
             runs = {
-                name: json.loads(self.store.state.get_meta(f"last_ingest:{name}") or "null")
+                name: json.loads(self.store.state.get_meta(LAST_INGEST_PREFIX + name) or "null")
                 for name in SOURCE_NAMES
             }
         return {
@@ -487,17 +416,6 @@ class PaperAgent:
         from agent.digest_flow import deliver
 
         return deliver(self, digest, to, ssl_context=ssl_context)
-
-
-def _latest_versions(papers: Sequence[Paper]) -> list[Paper]:
-    """A feed can list one paper twice (e.g. new in one category, cross-listed in another):
-    keep one record per id, the highest version."""
-    best: dict[str, Paper] = {}
-    for paper in papers:
-        seen = best.get(paper.id)
-        if seen is None or (paper.version or 0) > (seen.version or 0):
-            best[paper.id] = paper
-    return list(best.values())
 
 
 __all__ = ["PaperAgent", "Progress", "make_embedder", "store_errors"]
