@@ -11,7 +11,8 @@ import ipaddress
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -146,15 +147,31 @@ def send_message(
 ) -> SendResult:
     """Deliver ``msg`` to every address in its To header; DeliveryError when nothing went."""
     recipients = [a.strip() for a in str(msg["To"]).split(",") if a.strip()]
-    if config.security == "none" and not _is_loopback(config.host):
-        raise DeliveryError(
-            f"smtp_security is 'none' but {config.host} is not this machine: the digest and "
-            "your password would cross the network unencrypted.",
-            hint="Set PAPERBRIEF_SMTP_SECURITY=starttls (port 587) or tls (port 465).",
-        )
-    context = ssl_context if ssl_context is not None else ssl_context_for(config.ca_file)
+    with _smtp_errors(config), _session(config, ssl_context) as smtp:
+        refused = smtp.send_message(msg, from_addr=parseaddr(config.sender)[1], to_addrs=recipients)
+    accepted = [a for a in recipients if a not in refused]
+    if refused:
+        log.warning("SMTP server refused %d of %d recipients", len(refused), len(recipients))
+    return SendResult(
+        message_id=str(msg["Message-ID"]),
+        subject=str(msg["Subject"]),
+        accepted=accepted,
+        refused={a: f"{c} {_reply(m)}" for a, (c, m) in refused.items()},
+        server=config.label,
+    )
+
+
+def check_login(config: SmtpConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    """Connect, secure and log in exactly as a delivery would, then QUIT without sending."""
+    with _smtp_errors(config), _session(config, ssl_context):
+        pass
+
+
+@contextmanager
+def _smtp_errors(config: SmtpConfig) -> Iterator[None]:
+    """One place that turns smtplib/ssl/socket failures into DeliveryErrors with a fix."""
     try:
-        refused = _transmit(msg, config, context, recipients)
+        yield
     except DeliveryError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
@@ -192,21 +209,18 @@ def send_message(
             f"Could not send through the SMTP server {config.label}: {type(exc).__name__}: {exc}",
             hint="Check smtp_host, smtp_port and your network; " + _SETTINGS_HINT,
         ) from None
-    accepted = [a for a in recipients if a not in refused]
-    if refused:
-        log.warning("SMTP server refused %d of %d recipients", len(refused), len(recipients))
-    return SendResult(
-        message_id=str(msg["Message-ID"]),
-        subject=str(msg["Subject"]),
-        accepted=accepted,
-        refused={a: f"{c} {_reply(m)}" for a, (c, m) in refused.items()},
-        server=config.label,
-    )
 
 
-def _transmit(
-    msg: EmailMessage, config: SmtpConfig, context: ssl.SSLContext, recipients: list[str]
-) -> dict[str, tuple[int, bytes]]:
+@contextmanager
+def _session(config: SmtpConfig, ssl_context: ssl.SSLContext | None) -> Iterator[smtplib.SMTP]:
+    """A connected, secured and logged-in SMTP session; never a silent plaintext fallback."""
+    if config.security == "none" and not _is_loopback(config.host):
+        raise DeliveryError(
+            f"smtp_security is 'none' but {config.host} is not this machine: the digest and "
+            "your password would cross the network unencrypted.",
+            hint="Set PAPERBRIEF_SMTP_SECURITY=starttls (port 587) or tls (port 465).",
+        )
+    context = ssl_context if ssl_context is not None else ssl_context_for(config.ca_file)
     smtp: smtplib.SMTP
     if config.security == "tls":
         smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
@@ -231,7 +245,7 @@ def _transmit(
                 )
             password = config.password.get_secret_value() if config.password else ""
             smtp.login(config.user, password)
-        return smtp.send_message(msg, from_addr=parseaddr(config.sender)[1], to_addrs=recipients)
+        yield smtp
 
 
 def _reply(raw: bytes | str) -> str:

@@ -105,7 +105,16 @@ def main(
 
 
 def _register() -> None:
-    from cli import admin_cmd, ask_cmd, daily_cmd, digest_cmd, ingest_cmd, search_cmd, summarize_cmd
+    from cli import (
+        admin_cmd,
+        ask_cmd,
+        daily_cmd,
+        digest_cmd,
+        ingest_cmd,
+        onboarding_cmd,
+        search_cmd,
+        summarize_cmd,
+    )
 
     daily_cmd.register(app, STATE)
     ingest_cmd.register(app, STATE)
@@ -114,6 +123,7 @@ def _register() -> None:
     digest_cmd.register(app, STATE)
     ask_cmd.register(app, STATE)
     admin_cmd.register(app, STATE)
+    onboarding_cmd.register(app, STATE)
 
 
 _register()

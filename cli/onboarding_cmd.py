@@ -1,0 +1,140 @@
+"""`paperbrief init` (write a commented config) and `paperbrief doctor` (check everything)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli import output
+
+if TYPE_CHECKING:
+    from cli.main import AppState
+
+CRON_LINE = "30 7 * * 1-5  paperbrief run >> ~/.local/state/paperbrief.log 2>&1"
+
+
+def register(app: typer.Typer, state: AppState) -> None:
+    @app.command()
+    def init(
+        path: Annotated[
+            Path | None,
+            typer.Option(help="Where to write (default: --config, else the platform config dir)."),
+        ] = None,
+        categories: Annotated[
+            str | None, typer.Option(help="arXiv categories, comma-separated: cs.LG,cs.CL")
+        ] = None,
+        source: Annotated[
+            list[str] | None, typer.Option("--source", help="arxiv-rss, arxiv, hf (repeatable).")
+        ] = None,
+        interest: Annotated[
+            list[str] | None,
+            typer.Option("--interest", help="A research interest in your words (repeatable)."),
+        ] = None,
+        llm_base_url: Annotated[
+            str | None, typer.Option(help="OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp).")
+        ] = None,
+        llm_model: Annotated[str | None, typer.Option(help="Chat model name.")] = None,
+        smtp_host: Annotated[str | None, typer.Option(help="SMTP server host.")] = None,
+        smtp_port: Annotated[int | None, typer.Option(help="SMTP port.")] = None,
+        smtp_user: Annotated[str | None, typer.Option(help="SMTP login user.")] = None,
+        smtp_from: Annotated[str | None, typer.Option(help="From address.")] = None,
+        email_to: Annotated[
+            list[str] | None, typer.Option("--email-to", help="Digest recipient (repeatable).")
+        ] = None,
+        data_home: Annotated[
+            Path | None, typer.Option("--data-home", help="Directory for all data.")
+        ] = None,
+        yes: Annotated[
+            bool, typer.Option("--yes", "-y", help="Ask nothing; use the flags and defaults.")
+        ] = False,
+        force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    ) -> None:
+        """Write a commented config file (every setting explained) from a few questions or flags."""
+        from agent.config import default_config_path
+        from agent.config_template import write_config
+
+        chosen: dict[str, Any] = {
+            "arxiv_categories": _split(categories),
+            "sources": source,
+            "interests": interest,
+            "llm_base_url": llm_base_url,
+            "llm_model": llm_model,
+            "smtp_host": smtp_host,
+            "smtp_port": smtp_port,
+            "smtp_user": smtp_user,
+            "smtp_from": smtp_from,
+            "email_to": email_to,
+            "home": data_home,
+        }
+        if not yes and sys.stdin.isatty():
+            _ask(chosen)
+        chosen = {k: v for k, v in chosen.items() if v not in (None, [], "")}
+        target = (path or state.config or default_config_path()).expanduser()
+        write_config(target, chosen, overwrite=force)
+        con = output.console()
+        con.print(f"Wrote {target} (mode 600). Every setting is listed there with its meaning.")
+        if chosen.get("llm_base_url") is None:
+            con.print("LLM: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server) in your "
+                      "environment for written summaries.")  # fmt: skip
+        if chosen.get("smtp_host"):
+            con.print("E-mail: set PAPERBRIEF_SMTP_PASSWORD in your environment (never the file).")
+        con.print("Next: `paperbrief doctor`, then `paperbrief run`. A cron line for weekdays:")
+        con.print(f"  {CRON_LINE}", soft_wrap=True, markup=False)
+
+    @app.command()
+    def doctor(
+        as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    ) -> None:
+        """Check config, store, embedder, BM25 index, LLM endpoint, SMTP login and each source,
+        and say what to fix."""
+        from agent.health import CheckStatus, run_checks
+
+        checks = run_checks(state.agent())
+        failed = any(c.status is CheckStatus.FAIL for c in checks)
+        if as_json:
+            output.print_json([c.model_dump(mode="json") for c in checks])
+            raise typer.Exit(1 if failed else 0)
+        from rich.table import Table
+        from rich.text import Text
+
+        marks = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ fail[/]",
+                 "skipped": "[dim]- skipped[/]"}  # fmt: skip
+        table = Table("check", "status", "detail", "fix", expand=True)
+        for c in checks:
+            table.add_row(c.name, marks[c.status], Text(c.detail), Text(c.fix))
+        output.console().print(table)
+        raise typer.Exit(1 if failed else 0)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _ask(chosen: dict[str, Any]) -> None:
+    """A few questions; Enter keeps the default shown."""
+    cats = typer.prompt(
+        "arXiv categories (comma-separated)",
+        default=",".join(chosen["arxiv_categories"] or ["cs.LG", "cs.CL", "cs.AI"]),
+    )
+    chosen["arxiv_categories"] = _split(cats)
+    interests = typer.prompt(
+        "Your research interests (semicolon-separated, empty for none)", default="",
+        show_default=False,
+    )  # fmt: skip
+    if interests.strip():
+        chosen["interests"] = [i.strip() for i in interests.split(";") if i.strip()]
+    if typer.confirm("Use an LLM endpoint other than OpenAI (Ollama, vLLM, llama.cpp)?"):
+        chosen["llm_base_url"] = typer.prompt(
+            "Endpoint URL", default=chosen["llm_base_url"] or "http://localhost:11434/v1"
+        )
+        chosen["llm_model"] = typer.prompt("Model name", default=chosen["llm_model"] or "llama3.1")
+    if typer.confirm("E-mail the digest?", default=bool(chosen["smtp_host"])):
+        chosen["smtp_host"] = typer.prompt("SMTP host", default=chosen["smtp_host"] or "")
+        chosen["smtp_port"] = typer.prompt("SMTP port", default=chosen["smtp_port"] or 587)
+        chosen["smtp_user"] = typer.prompt("SMTP user", default=chosen["smtp_user"] or "")
+        chosen["smtp_from"] = typer.prompt("From address", default=chosen["smtp_from"] or "")
+        to = typer.prompt("Send to (comma-separated)", default=",".join(chosen["email_to"] or []))
+        chosen["email_to"] = _split(to)
