@@ -152,7 +152,14 @@ def _smtp(agent: PaperAgent) -> str:
     config = SmtpConfig.from_settings(agent.settings)
     check_login(config)
     who = f" as {config.user}" if config.user else ""
-    return f"{config.label}: connected and logged in{who} (nothing sent)"
+    done = f"{config.label}: connected and logged in{who} (nothing sent)"
+    if not agent.settings.email_to:
+        raise _Outcome(
+            CheckStatus.WARN,
+            done + ", but email_to is empty: `paperbrief run` will save digests, not mail them",
+            "Set email_to in the config, or pass --email to `paperbrief run`.",
+        )
+    return done
 
 
 def _source_check(name: str) -> Callable[[PaperAgent], str]:

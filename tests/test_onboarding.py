@@ -71,7 +71,7 @@ def test_doctor_reports_each_part_and_the_fix(tmp_path):
 
 
 def test_doctor_smtp_refused_login_names_it_but_not_the_password(tmp_path):
-    with smtp_server(user="digest", password="right") as (_sink, port):
+    with smtp_server(user="digest", password="right") as (sink, port):
         env = {
             "PAPERBRIEF_SOURCES": "[]",
             "PAPERBRIEF_SMTP_HOST": "127.0.0.1",
@@ -79,6 +79,7 @@ def test_doctor_smtp_refused_login_names_it_but_not_the_password(tmp_path):
             "PAPERBRIEF_SMTP_SECURITY": "none",
             "PAPERBRIEF_SMTP_USER": "digest",
             "PAPERBRIEF_SMTP_FROM": "pb@example.org",
+            "PAPERBRIEF_EMAIL_TO": '["me@example.org"]',
             "PAPERBRIEF_SMTP_PASSWORD": "wrong-secret-pw",
         }
         result = invoke("--home", str(tmp_path), "doctor", "--json", env=env)
@@ -92,6 +93,23 @@ def test_doctor_smtp_refused_login_names_it_but_not_the_password(tmp_path):
     assert "wrong-secret-pw" not in result.output
     assert {c["name"]: c for c in json.loads(ok.stdout)}["smtp"]["status"] == "ok"
     assert ok.exit_code == 0
+    assert sink.envelopes == []  # a check never sends mail
+
+
+def test_doctor_checks_the_llm_endpoint_without_leaking_the_key(tmp_path):
+    from openai_server import OpenAIServer, structured
+
+    with OpenAIServer(handler=structured({"answer": "ok"}), api_key="good-key-123") as llm:
+        env = {"PAPERBRIEF_SOURCES": "[]", "OPENAI_BASE_URL": llm.url, "PAPERBRIEF_LLM_MODEL": "m"}
+        good = invoke("--home", str(tmp_path), "doctor", "--json",
+                      env={**env, "OPENAI_API_KEY": "good-key-123"})  # fmt: skip
+        bad = invoke("--home", str(tmp_path), "doctor", "--json",
+                     env={**env, "OPENAI_API_KEY": "bad-key-456"})  # fmt: skip
+    ok_check = {c["name"]: c for c in json.loads(good.stdout)}["llm"]
+    assert ok_check["status"] == "ok" and "json_schema" in ok_check["detail"]
+    bad_check = {c["name"]: c for c in json.loads(bad.stdout)}["llm"]
+    assert bad.exit_code == 1 and bad_check["status"] == "fail"
+    assert "OPENAI_API_KEY" in bad_check["fix"] and "bad-key-456" not in bad.output
 
 
 def test_doctor_names_an_embedding_mismatch(tmp_path, minilm):
