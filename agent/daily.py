@@ -1,7 +1,8 @@
 """The daily job: ingest -> summarize -> digest -> deliver, in one process, under one lock.
 
 Safe to run as often as a scheduler likes: ingest is idempotent (content hashes), summaries and
-theme names are cached, papers already e-mailed are left out, and an empty digest is not e-mailed
+theme names are cached, papers an earlier run delivered (by mail or to a file) are left out, so
+the window can look back generously without repeating anything, and an empty digest is not mailed
 again when one was delivered in the last ``RESEND_EMPTY_AFTER``. A run killed part-way leaves
 the window cursor where it was, so the next run covers the same papers again.
 """
@@ -26,10 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: meta key holding the end of the last delivered window (ISO): the next run starts there.
+#: meta key holding the end of the last delivered window (ISO).
 WINDOW_KEY = "run:last_window_end"
-FIRST_WINDOW = timedelta(days=1)
-MAX_WINDOW = timedelta(days=7)
+#: How far back a run looks, at least: a source that failed yesterday and recovered today still
+#: gets its papers into a digest (delivered papers are excluded, so nothing repeats).
+LOOKBACK = timedelta(days=7)
+#: ... and at most, after a long pause.
+MAX_LOOKBACK = timedelta(days=30)
 RESEND_EMPTY_AFTER = timedelta(hours=20)
 
 
@@ -44,14 +48,14 @@ class DailyResult(BaseModel):
 
 
 def window_start(agent: PaperAgent, now: datetime) -> datetime:
+    start = now - LOOKBACK
     raw = agent.store.state.get_meta(WINDOW_KEY)
     if raw:
         try:
-            last = datetime.fromisoformat(raw)
-            return max(last, now - MAX_WINDOW)
+            start = min(start, max(datetime.fromisoformat(raw), now - MAX_LOOKBACK))
         except ValueError:
             log.warning("ignoring unreadable %s=%r", WINDOW_KEY, raw)
-    return now - FIRST_WINDOW
+    return start
 
 
 def run_daily(
@@ -125,6 +129,8 @@ def _run(
         delivered = _email(agent, digest, recipients, skip_empty, now, report, result)
     result.delivered = delivered
     if delivered:
+        if not result.delivered_to and digest.papers:
+            _remember_delivered(agent, digest)  # by file or history only: still never repeat it
         agent.store.state.set_meta(WINDOW_KEY, (digest.window_end or now).isoformat())
     return result
 
@@ -158,6 +164,16 @@ def _email(
         return False
     result.delivered_to = sent.accepted
     return True
+
+
+def _remember_delivered(agent: PaperAgent, digest: Digest) -> None:
+    from agent.digest_flow import history_for
+
+    history = history_for(agent.settings)
+    try:
+        history.mark_sent(digest.id, [p.id for p in digest.papers])
+    finally:
+        history.close()
 
 
 def _last_sent(agent: PaperAgent) -> datetime | None:

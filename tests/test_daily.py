@@ -202,3 +202,34 @@ def test_a_run_killed_midway_is_completed_by_the_next(servers, tmp_path):
     assert f"{len(papers)} new papers" in message["Subject"]
     new_calls = len(servers["llm"].chat_requests) - calls_before
     assert new_calls == len(papers) + int(result["report"]["counts"]["digest_themes"])
+
+
+def test_papers_of_a_source_that_failed_yesterday_reach_todays_digest(servers, tmp_path):
+    home = tmp_path / "home"
+    feed = servers["feed"]
+    feed.route("/rss/cs.LG", [Resp(503, b"down for maintenance")])
+    down = invoke(servers["config"], home, "--json")
+    assert down.exit_code == 1  # the ingest step failed, and the run says so
+    result = json.loads(down.stdout)
+    assert result["failed_step"] == "ingest" and result["delivered"]
+    (note,) = servers["sink"].messages()
+    assert "nothing new" in note["Subject"]
+
+    feed.route("/rss/cs.LG", [Resp(200, rss(servers["papers"]))])
+    up = invoke(servers["config"], home, "--json")
+    assert up.exit_code == 0, up.output
+    assert json.loads(up.stdout)["report"]["counts"]["digest_papers"] == len(servers["papers"])
+    assert len(servers["sink"].messages()) == 2
+
+
+def test_digests_written_to_files_do_not_repeat_papers(servers, tmp_path):
+    home = tmp_path / "home"
+    config = servers["config"]
+    config.write_text(config.read_text().replace('email_to = ["reader@example.org"]', ""))
+    first, second = tmp_path / "d1.txt", tmp_path / "d2.txt"
+    assert invoke(config, home, "--out", str(first)).exit_code == 0
+    assert invoke(config, home, "--out", str(second)).exit_code == 0
+    titles = [" ".join(p["title"].split()[:3]) for p in servers["papers"]]
+    assert all(t in " ".join(first.read_text().split()) for t in titles)
+    assert not any(t in " ".join(second.read_text().split()) for t in titles)
+    assert servers["sink"].messages() == []
