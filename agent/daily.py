@@ -121,8 +121,10 @@ def _run(
 
     # 4. deliver.
     recipients = list(email if email is not None else agent.settings.email_to)
+    from agent.render import write_digest
+
     for path in out:
-        _write(digest, path)
+        write_digest(digest, path)
         result.written.append(path)
     delivered = bool(out) or not recipients
     if recipients:
@@ -191,12 +193,3 @@ def _last_sent(agent: PaperAgent) -> datetime | None:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _write(digest: Digest, path: Path) -> None:
-    from agent.render import format_for_path, render
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(digest, format_for_path(str(path))), encoding="utf-8")
-    tmp.replace(path)

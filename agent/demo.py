@@ -51,7 +51,7 @@ def demo_settings(settings: Settings, home: Path | None) -> Settings:
 def run_demo(agent: PaperAgent, *, progress: Progress | None = None) -> DemoResult:
     from agent.digest_models import Digest
     from agent.qa_models import Answer
-    from agent.render import render
+    from agent.render import write_digest
     from agent.sources import FetchRequest
 
     DemoResult.model_rebuild(_types_namespace={"Digest": Digest, "Answer": Answer})
@@ -73,8 +73,8 @@ def run_demo(agent: PaperAgent, *, progress: Progress | None = None) -> DemoResu
     digest = agent.digest(since=since, include_sent=True, progress=progress)
     home = agent.settings.home
     html_path, md_path = home / "demo-digest.html", home / "demo-digest.md"
-    html_path.write_text(render(digest, "html"), encoding="utf-8")
-    md_path.write_text(render(digest, "md"), encoding="utf-8")
+    write_digest(digest, html_path)
+    write_digest(digest, md_path)
     timings["digest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

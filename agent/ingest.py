@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent import errors
 from agent.config import Settings
-from agent.models import Paper, RunReport, SourceReport, SourceStatus
+from agent.models import Paper, Progress, RunReport, SourceReport, SourceStatus
 
 if TYPE_CHECKING:
     from agent.http import HttpClient
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 #: state meta key prefix holding each source's last outcome (JSON), read by status and digests.
 LAST_INGEST_PREFIX = "last_ingest:"
-
-Progress = Callable[[str, int, int | None], None]
 
 
 def ingest_sources(

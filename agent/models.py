@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
+
+#: progress(stage, done, total): what every long step reports; total is None when unknown.
+Progress = Callable[[str, int, int | None], None]
 
 _WS = re.compile(r"\s+")
 

@@ -19,6 +19,7 @@ from agent.config import Settings
 from agent.dates import parse_since, to_ts
 from agent.models import (
     Paper,
+    Progress,
     RunReport,
     SearchHit,
     Summary,
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from store import Embedder, PaperStore
 
 log = logging.getLogger(__name__)
-
-#: progress(stage, done, total) — total is None when unknown.
-Progress = Callable[[str, int, int | None], None]
 
 
 @contextmanager

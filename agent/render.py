@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -159,3 +160,13 @@ def format_for_path(path: str) -> Format:
             f"Cannot tell the format of {path!r}.", hint="Name the file .html, .md or .txt."
         )
     return mapping[suffix]
+
+
+def write_digest(digest: Digest, path: Path) -> Path:
+    """Render in the format the file name asks for and replace the file atomically."""
+    fmt = format_for_path(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(digest, fmt), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agent.digest_models import DigestPaper
 from agent.keywords import name_from_terms
-from agent.models import Usage
+from agent.models import Progress, Usage
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: progress(stage, done, total), as PaperAgent's progress callbacks.
-Progress = Callable[[str, int, int | None], None]
 PAPERS_IN_PROMPT = 12
 MAX_NAME_CHARS = 80
 MAX_OVERVIEW_CHARS = 600

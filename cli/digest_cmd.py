@@ -57,7 +57,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         ] = False,
     ) -> None:
         """Group what is new into named themes and deliver it (stdout, a file, or e-mail)."""
-        from agent.render import format_for_path, render
+        from agent.render import render, write_digest
 
         agent = state.agent()
         settings = state.settings()
@@ -75,9 +75,7 @@ def register(app: typer.Typer, state: AppState) -> None:
             )
         result: dict[str, Any] = {"saved": None if dry_run else _folder(settings, built.id)}
         if out is not None:
-            fmt = format_for_path(str(out))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render(built, fmt), encoding="utf-8")
+            write_digest(built, out)
             result["out"] = str(out)
             output.err_console().print(f"Wrote {out}")
 
