@@ -175,7 +175,14 @@ class Settings(BaseSettings):
         ge=-1,
         le=1,
         description="Refuse to answer when the best chunk's cosine to the question is below this; "
-        "unset = 0.365 with the bundled MiniLM (calibrated by bench/eval_qa.py), off otherwise.",
+        "unset = 0.42 with the bundled MiniLM (calibrated by bench/eval_qa.py), off otherwise.",
+    )
+    ask_min_term_coverage: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="...unless one retrieved paper holds this share of the question's BM25 term "
+        "weight; unset = 0.40 (calibrated by bench/eval_qa.py).",
     )
     ask_k: int = Field(6, ge=1, le=50, description="Papers in an answer's context.")
     ask_agentic: Literal["auto", "always", "never"] = Field(

@@ -65,6 +65,9 @@ class SearchHit(BaseModel):
     )
     bm25_score: float | None = None
     best_chunk: str = ""
+    term_coverage: float | None = Field(
+        None, description="share of the query's BM25 term weight found in the paper's chunks"
+    )
 
 
 class SourceStatus(StrEnum):

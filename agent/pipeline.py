@@ -225,6 +225,7 @@ class PaperAgent:
                 dense_similarity=h.dense_similarity,
                 bm25_score=h.bm25_score,
                 best_chunk=h.chunk,
+                term_coverage=h.term_coverage,
             )
             for h in hits
         ]

@@ -34,6 +34,7 @@ from agent.qa_agentic import (
 from agent.qa_context import (
     DEFAULT_K,
     DEFAULT_MIN_SIMILARITY,
+    DEFAULT_MIN_TERM_COVERAGE,
     REFUSAL_MARKER,
     Context,
     Filters,
@@ -76,6 +77,7 @@ class QAEngine:
         get_paper_fn: GetPaperFn | None = None,
         settings: Settings | None = None,
         min_similarity: float | None = None,
+        min_term_coverage: float | None = None,
         k: int | None = None,
         agentic: AgenticMode | None = None,
         max_tool_rounds: int = MAX_TOOL_ROUNDS,
@@ -85,6 +87,11 @@ class QAEngine:
         self.get_paper_fn = get_paper_fn
         self.min_similarity = (
             min_similarity if min_similarity is not None else default_min_similarity(settings)
+        )
+        if min_term_coverage is None:
+            min_term_coverage = getattr(settings, "ask_min_term_coverage", None)
+        self.min_term_coverage = (
+            DEFAULT_MIN_TERM_COVERAGE if min_term_coverage is None else min_term_coverage
         )
         self.k = k if k is not None else int(getattr(settings, "ask_k", DEFAULT_K))
         self.agentic: AgenticMode = agentic or getattr(settings, "ask_agentic", "auto")
@@ -183,15 +190,20 @@ class QAEngine:
             answer="",
             retrieved=list(ctx.entries),
             evidence=ctx.best_similarity,
+            term_coverage=ctx.best_coverage,
             engine="llm" if self.llm is not None else "extractive",
             model=self.llm.model if self.llm is not None else "extractive",
         )
         if not hits:
             self._refuse(answer, ctx, filters, "no_papers")
-        elif weak_evidence(ctx.best_similarity, self.min_similarity):
+        elif weak_evidence(
+            ctx.best_similarity, self.min_similarity, ctx.best_coverage, self.min_term_coverage
+        ):
             log.info(
-                "refusing: best similarity %.3f < %.3f", ctx.best_similarity, self.min_similarity
-            )
+                "refusing: best similarity %.3f < %.3f and term coverage %s < %.2f",
+                ctx.best_similarity, self.min_similarity, ctx.best_coverage,
+                self.min_term_coverage,
+            )  # fmt: skip
             self._refuse(answer, ctx, filters, "weak_evidence")
         return ctx, answer
 

@@ -98,6 +98,9 @@ class Answer(BaseModel):
     evidence: float | None = Field(
         None, description="best-chunk cosine similarity of the best retrieved paper"
     )
+    term_coverage: float | None = Field(
+        None, description="largest share of the question's term weight found in one paper"
+    )
     refusal_reason: Literal["weak_evidence", "no_papers", "model"] | None = None
     notice: str | None = Field(None, description="a label shown with the answer (extractive)")
 

@@ -1,27 +1,36 @@
 """Answer-path quality of `paperbrief ask`: retrieval as ask uses it, citation precision, and
 refusal precision / recall, through the full QAEngine.
 
-Two engines are measured on the same store (demo corpus, MiniLM, hybrid search, k papers):
+Engines measured on the same store (demo corpus, MiniLM, hybrid search, k papers):
 
 * extractive (no model): every figure is a real measurement of paperbrief's own code;
-* llm, against a scripted local OpenAI-compatible server (tests/openai_server.py). The script
-  is NOT a language model: it refuses exactly the questions labelled unanswerable / near miss
-  (an oracle) and otherwise cites the first two papers of its context, adding a citation to a
-  paper that does not exist to every third answer. So the llm figures check the plumbing
-  (refusal gate + marker detection, citation mapping and stripping, streaming = non-streaming),
-  not a model's judgement.
+* scripted_llm, against a scripted local OpenAI-compatible server (tests/openai_server.py). The
+  script is NOT a language model: it refuses exactly the questions labelled unanswerable / near
+  miss (an oracle) and otherwise cites the first two papers of its context, adding a citation to
+  a paper that does not exist to every third answer. So its figures check the plumbing (refusal
+  gate + marker detection, citation mapping and stripping, streaming = non-streaming), not a
+  model's judgement;
+* llm, with ``--base-url URL --model NAME``: a real OpenAI-compatible endpoint (key from
+  OPENAI_API_KEY), the same questions, the model's own refusals.
 
-The refusal threshold (``ask_min_similarity``) is calibrated here on the evidence the ask path
-sees: the best-chunk cosine of the best retrieved paper. bench/questions.jsonl is the
-calibration set; bench/qa_questions_extra.jsonl is held out and reported separately.
+The evidence gate refuses before any model call when the best chunk's cosine is under
+``ask_min_similarity`` and no retrieved paper holds ``ask_min_term_coverage`` of the question's
+BM25 term weight. Both are fitted together here on bench/questions.jsonl (calibration) +
+bench/qa_questions_extra.jsonl (held out), with leave-one-out, and the fit is then applied to
+bench/qa_questions_heldout.jsonl: 50 questions written by someone who had not seen the gate,
+never used to fit anything (the "blind" split).
 
-Usage: python bench/eval_qa.py [--k 6] [--threshold T] [--home DIR] [--json]
+Usage: python bench/eval_qa.py [--k 6] [--threshold T] [--home DIR] [--only SPLIT ...]
+       [--base-url URL --model NAME] [--no-scripted] [--json [--rows]]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -48,6 +57,7 @@ class Row:
     relevant: list[str]
     retrieved: list[str]
     evidence: float | None
+    coverage: float | None
     refused: bool
     reason: str | None
     cited: list[str]
@@ -91,6 +101,7 @@ def row_of(q: dict[str, Any], answer: Any, seconds: float, injected: int = 0) ->
         relevant=list(q["relevant"]),
         retrieved=[c.id for c in answer.retrieved],
         evidence=answer.evidence,
+        coverage=answer.term_coverage,
         refused=answer.refused,
         reason=answer.refusal_reason,
         cited=[c.id for c in answer.citations] if not answer.refused else [],
@@ -120,8 +131,6 @@ def run_scripted_llm(
     from openai_server import OpenAIServer, chat_completion
 
     from agent.config import Settings
-    from agent.llm import make_llm
-    from agent.qa import QAEngine
     from agent.qa_context import REFUSAL_MARKER
 
     by_text = {q["question"]: q for q in questions}
@@ -137,33 +146,50 @@ def run_scripted_llm(
         reply = f"The first paper addresses this [{nums[0]}]."
         if len(nums) > 1:
             reply += f" The second adds a related result [{nums[1]}]."
-        if int(q["id"].strip("qx")) % 3 == 0:
+        if int(re.sub(r"\D", "", q["id"])) % 3 == 0:
             reply += f" A third claim cites nothing real [{len(nums) + 5}]."
             injected[q["id"]] = 1
         return chat_completion(reply)
 
-    rows: list[Row] = []
-    stream_equal = []
     with OpenAIServer(handler=script) as server:
         settings = Settings(llm_base_url=server.url, openai_api_key="x", llm_model="scripted")
-        engine = QAEngine(
-            agent.search,
-            llm=make_llm(settings),
-            get_paper_fn=agent.get_paper,
-            k=k,
-            min_similarity=threshold,
-            agentic="never",
-        )
-        for i, q in enumerate(questions):
-            start = time.perf_counter()
-            answer = engine.ask(q["question"])
-            rows.append(row_of(q, answer, time.perf_counter() - start, injected.get(q["id"], 0)))
-            if i % 4 == 0:
-                pieces: list[str] = []
-                streamed = engine.ask(q["question"], stream=pieces.append)
-                stream_equal.append(streamed.answer == answer.answer)
-        calls = len(server.chat_requests)
-    return rows, {"chat_requests": calls, "stream_equal": stream_equal}
+        rows, info = run_llm(agent, questions, k, threshold, settings, injected)
+        info["chat_requests"] = len(server.chat_requests)
+    return rows, info
+
+
+def run_llm(
+    agent: Any,
+    questions: list[dict],
+    k: int,
+    threshold: float,
+    settings: Any,
+    injected: dict[str, int] | None = None,
+) -> tuple[list[Row], dict]:
+    """Every question through the LLM engine of ``settings``; every fourth also streamed."""
+    from agent.llm import make_llm
+    from agent.qa import QAEngine
+
+    injected = injected or {}
+    engine = QAEngine(
+        agent.search,
+        llm=make_llm(settings),
+        get_paper_fn=agent.get_paper,
+        k=k,
+        min_similarity=threshold,
+        agentic="never",
+    )
+    rows: list[Row] = []
+    stream_equal = []
+    for i, q in enumerate(questions):
+        start = time.perf_counter()
+        answer = engine.ask(q["question"])
+        rows.append(row_of(q, answer, time.perf_counter() - start, injected.get(q["id"], 0)))
+        if i % 4 == 0:
+            pieces: list[str] = []
+            streamed = engine.ask(q["question"], stream=pieces.append)
+            stream_equal.append(streamed.answer == answer.answer)
+    return rows, {"stream_equal": stream_equal}
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -239,48 +265,142 @@ def calibrate(rows: list[Row]) -> dict[str, Any]:
     return out
 
 
+def gate_refuses(row: Row, t_sim: float, t_cov: float) -> bool:
+    """The ask path's evidence gate (agent.qa_context.weak_evidence) at these thresholds."""
+    from agent.qa_context import weak_evidence
+
+    return weak_evidence(row.evidence, t_sim, row.coverage, t_cov)
+
+
+def fit_gate(rows: list[Row]) -> tuple[float, float]:
+    """Both gate thresholds, fitted for refusal F1 on off-topic vs answerable questions (near
+    misses are the model's to refuse: they are on-topic by design). Candidates are midpoints
+    between neighbouring values; among equally good pairs the middle one is taken."""
+    rows = [r for r in rows if r.kind != "near_miss"]
+
+    def cuts(values: list[float]) -> list[float]:
+        v = sorted(set(values))
+        return [v[0] - 1e-6, *((a + b) / 2 for a, b in itertools.pairwise(v)), v[-1] + 1e-6]
+
+    sims = cuts([r.evidence for r in rows if r.evidence is not None])
+    covs = cuts([r.coverage for r in rows if r.coverage is not None])
+    truth = [r.should_refuse for r in rows]
+    scored = []
+    for t_sim in sims:
+        for t_cov in covs:
+            f1 = er._prf([gate_refuses(r, t_sim, t_cov) for r in rows], truth)["f1"]
+            scored.append((round(f1, 12), t_sim, t_cov))
+    top = max(f for f, _, _ in scored)
+    ties = sorted((t_sim, t_cov) for f, t_sim, t_cov in scored if f == top)
+    t_sim = ties[len(ties) // 2][0]
+    same = [t_cov for s, t_cov in ties if s == t_sim]
+    return t_sim, same[len(same) // 2]
+
+
+def gate_report(tune: list[Row], test: list[Row]) -> dict[str, Any]:
+    """Fit the two-signal gate on ``tune`` (with leave-one-out there) and apply it to ``test``."""
+    t_sim, t_cov = fit_gate(tune)
+    loo = []
+    for i, row in enumerate(tune):
+        if row.kind == "near_miss":
+            continue
+        ls, lc = fit_gate(tune[:i] + tune[i + 1 :])
+        loo.append((gate_refuses(row, ls, lc), row.should_refuse))
+
+    def prf(rows: list[Row], off_topic: bool) -> dict[str, float]:
+        rows = [r for r in rows if not off_topic or r.kind != "near_miss"]
+        return er._prf(
+            [gate_refuses(r, t_sim, t_cov) for r in rows], [r.should_refuse for r in rows]
+        )
+
+    return {
+        "t_sim": t_sim,
+        "t_cov": t_cov,
+        "tune_off_topic": prf(tune, True),
+        "tune_leave_one_out_off_topic": er._prf([p for p, _ in loo], [t for _, t in loo]),
+        "test_off_topic": prf(test, True),
+        "test_all": prf(test, False),
+        "test_false_refusals": [
+            r.qid for r in test if gate_refuses(r, t_sim, t_cov) and not r.should_refuse
+        ],
+    }
+
+
 def _mean(values: list) -> float:
     return float(statistics.fmean(values)) if values else float("nan")
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from agent.qa_context import DEFAULT_MIN_SIMILARITY
+    from agent.qa_context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE
 
     threshold = args.threshold if args.threshold is not None else DEFAULT_MIN_SIMILARITY
-    questions = load_questions([("calibration", args.questions), ("held_out", args.extra)])
+    questions = load_questions(
+        [("calibration", args.questions), ("held_out", args.extra), ("blind", args.blind)]
+    )
+    if args.only:
+        questions = [q for q in questions if q["split"] in args.only]
+    engines: dict[str, list[Row]] = {}
+    info: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="paperbrief-evalqa-", ignore_cleanup_errors=True) as t:
         agent = open_store(args.home, args.corpus, t)
-        ext = run_extractive(agent, questions, args.k, threshold)
-        llm_rows, llm_info = run_scripted_llm(agent, questions, args.k, threshold)
+        engines["extractive"] = run_extractive(agent, questions, args.k, threshold)
+        if not args.no_scripted:
+            engines["scripted_llm"], info["scripted_llm"] = run_scripted_llm(
+                agent, questions, args.k, threshold
+            )
+        if args.base_url:
+            from agent.config import Settings
+
+            settings = Settings(
+                llm_base_url=args.base_url,
+                llm_model=args.model,
+                openai_api_key=os.environ.get("OPENAI_API_KEY", "unused"),
+            )
+            engines["llm"], info["llm"] = run_llm(agent, questions, args.k, threshold, settings)
+            info["llm"]["model"] = args.model
         agent.close()
-    report: dict[str, Any] = {"k": args.k, "threshold": threshold, "splits": {}}
-    for split in ("calibration", "held_out", "all"):
-        pick = [r for r in ext if split == "all" or r.split == split]
-        pick_llm = [r for r in llm_rows if split == "all" or r.split == split]
-        if not pick:
+    report: dict[str, Any] = {
+        "k": args.k,
+        "threshold": threshold,
+        "min_term_coverage": DEFAULT_MIN_TERM_COVERAGE,
+        "splits": {},
+        "info": info,
+    }
+    for split in ("calibration", "held_out", "blind", "all"):
+        picks = {
+            name: [r for r in rows if split == "all" or r.split == split]
+            for name, rows in engines.items()
+        }
+        ext = picks["extractive"]
+        if not ext:
             continue
         report["splits"][split] = {
             "kinds": {
-                kind: sum(r.kind == kind for r in pick)
+                kind: sum(r.kind == kind for r in ext)
                 for kind in ("single", "multi", "unanswerable", "near_miss")
             },
-            "extractive": metrics(pick, threshold),
-            "scripted_llm": metrics(pick_llm, threshold),
-            "calibration": calibrate(pick),
+            "engines": {name: metrics(rows, threshold) for name, rows in picks.items()},
+            "calibration": calibrate(ext),
         }
-    report["scripted_llm"] = llm_info
+    ext = engines["extractive"]
+    tune = [r for r in ext if r.split in ("calibration", "held_out")]
+    blind = [r for r in ext if r.split == "blind"]
+    if tune and blind:
+        report["gate_fit"] = gate_report(tune, blind)
     if args.rows:
-        report["rows"] = [asdict(r) for r in ext]
+        report["rows"] = {name: [asdict(r) for r in rows] for name, rows in engines.items()}
     return report
 
 
 def print_report(r: dict[str, Any]) -> None:
-    print(f"k = {r['k']}, refusal threshold (best-chunk cosine) = {r['threshold']:.3f}")
+    print(
+        f"k = {r['k']}; gate: refuse when best-chunk cosine < {r['threshold']:.3f} and term "
+        f"coverage < {r['min_term_coverage']:.3f}"
+    )
     for split, s in r["splits"].items():
         kinds = ", ".join(f"{n} {k}" for k, n in s["kinds"].items())
         print(f"\n== {split}: {kinds}")
-        for engine in ("extractive", "scripted_llm"):
-            m = s[engine]
+        for engine, m in s["engines"].items():
             rp, ot = m["refusal"], m["refusal_off_topic_only"]
             print(
                 f"{engine:12} hit@1 {m['hit@1']:.3f}  hit@5 {m['hit@5']:.3f}  multi rec@k "
@@ -298,12 +418,12 @@ def print_report(r: dict[str, Any]) -> None:
                 f"{m['removed_citations']}/{m['injected_bad_citations']}  flagged {m['flagged']}"
                 f"  ask p50 {m['ask_ms_p50']:.1f} ms"
             )
-            if engine == "extractive":
+            if engine != "scripted_llm":
                 print(f"{'':12} false refusals {m['false_refusals']}")
                 print(f"{'':12} missed refusals {m['missed_refusals']}")
         c = s["calibration"]
         print(
-            f"calibration: AUROC {c['auroc']:.3f}; answerable min {c['answerable_min']:.3f}, "
+            f"cosine alone: AUROC {c['auroc']:.3f}; answerable min {c['answerable_min']:.3f}, "
             f"unanswerable max {c['unanswerable_max']:.3f}"
         )
         for label in ("unanswerable_only", "all_refusals"):
@@ -313,11 +433,26 @@ def print_report(r: dict[str, Any]) -> None:
                 f"  fit on {label:17} t={f['threshold']:.3f} P/R {fit['precision']:.3f}/"
                 f"{fit['recall']:.3f}; leave-one-out P/R {loo['precision']:.3f}/{loo['recall']:.3f}"
             )
-    info = r["scripted_llm"]
-    print(
-        f"\nscripted server: {info['chat_requests']} chat requests; streamed == non-streamed "
-        f"in {sum(info['stream_equal'])}/{len(info['stream_equal'])} sampled questions"
-    )
+    if "gate_fit" in r:
+        g = r["gate_fit"]
+
+        def pr(m: dict[str, float]) -> str:
+            return f"{m['precision']:.3f}/{m['recall']:.3f}"
+
+        print(
+            f"\ngate fitted on calibration + held_out: refuse when cosine < {g['t_sim']:.3f} and "
+            f"term coverage < {g['t_cov']:.3f}\n  off-topic P/R there {pr(g['tune_off_topic'])}, "
+            f"leave-one-out {pr(g['tune_leave_one_out_off_topic'])}\n  on the blind set: "
+            f"off-topic {pr(g['test_off_topic'])}, all refusals {pr(g['test_all'])}, "
+            f"false refusals {g['test_false_refusals']}"
+        )
+    for engine, info in r["info"].items():
+        shown = sum(info["stream_equal"]), len(info["stream_equal"])
+        requests = f"{info['chat_requests']} chat requests; " if "chat_requests" in info else ""
+        print(
+            f"\n{engine}: {requests}streamed == non-streamed in {shown[0]}/{shown[1]} "
+            "sampled questions"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "agent/data/demo_corpus.jsonl")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench/questions.jsonl")
     parser.add_argument("--extra", type=Path, default=ROOT / "bench/qa_questions_extra.jsonl")
+    parser.add_argument(
+        "--blind", type=Path, default=ROOT / "bench/qa_questions_heldout.jsonl",
+        help="questions written before the refusal checks were tuned; never used to fit them",
+    )  # fmt: skip
+    parser.add_argument("--only", nargs="*", help="splits to run: calibration held_out blind")
+    parser.add_argument("--base-url", help="also measure a real OpenAI-compatible endpoint")
+    parser.add_argument("--model", default="gpt-4o-mini", help="model name at --base-url")
+    parser.add_argument("--no-scripted", action="store_true", help="skip the scripted server")
     parser.add_argument("--k", type=int, default=6, help="papers in the context")
     parser.add_argument("--threshold", type=float, default=None, help="refusal threshold")
     parser.add_argument("--home", type=Path, default=None, help="reuse/keep the store here")

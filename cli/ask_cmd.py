@@ -71,6 +71,7 @@ def register(app: typer.Typer, state: AppState) -> None:
             if show:
                 data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]
                 data["evidence"] = answer.evidence
+                data["term_coverage"] = answer.term_coverage
             output.print_json(data)
             return
         answer = render_answer(
@@ -220,6 +221,8 @@ def print_notes(answer: Answer, *, verbose: bool, once: bool = False) -> None:
     if verbose:
         u = answer.usage
         evidence = f"{answer.evidence:.3f}" if answer.evidence is not None else "n/a"
+        if answer.term_coverage is not None:
+            evidence += f", term coverage {answer.term_coverage:.2f}"
         err.print(
             f"engine {answer.engine} · model {answer.model} · best evidence {evidence} · "
             f"{u.calls} call(s), {u.tokens_in} tokens in, {u.tokens_out} out, ${u.cost:.5f}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import uuid
@@ -47,6 +48,45 @@ def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+#: Words a query is phrased with that say nothing about what it looks for ("Which papers use
+#: reanalysis data?"): with only the short stop list they outscore the one rare term that matters.
+# fmt: off
+_QUERY_ONLY_STOPWORDS = frozenset((
+    "paper", "papers", "work", "works", "study", "studies", "article", "articles", "anyone",
+    "someone", "anything", "something", "tell", "know", "find", "show", "which", "what", "how",
+    "why", "when", "where", "who", "whom", "whether", "does", "do", "did", "can", "could",
+    "would", "should", "any", "has", "have", "had", "me", "my", "you",
+))
+# fmt: on
+
+
+def _idf(df: int, n_docs: int) -> float:
+    """BM25's (Lucene) inverse document frequency, as bm25s scores with it."""
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+@lru_cache(maxsize=1)
+def _query_stopwords() -> list[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return sorted(set(STOPWORDS_EN) | _QUERY_ONLY_STOPWORDS)
+
+
+def tokenize_query(query: str) -> list[str]:
+    """A query's terms: the long English stop list and query phrasing removed, each term once
+    (a word repeated in a question is not more important)."""
+    import bm25s
+
+    tokens = bm25s.tokenize(
+        [query],
+        stopwords=_query_stopwords(),
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
+    )[0]
+    return list(dict.fromkeys(tokens))
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -242,7 +282,7 @@ class BM25Index:
         if self.retriever is None or n <= 0:
             return []
         vocab = self.retriever.vocab_dict
-        tokens = [t for t in tokenize([query])[0] if t in vocab]
+        tokens = [t for t in tokenize_query(query) if t in vocab]
         if not tokens:
             return []
         scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
@@ -255,6 +295,34 @@ class BM25Index:
             candidates = candidates[top]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [(self.chunk_ids[i], self.paper_ids[i], float(scores[i])) for i in order]
+
+    def term_coverage(self, query: str, paper_ids: Iterable[str]) -> dict[str, float]:
+        """Per paper, the share of the query's term weight (BM25's idf) that its chunks contain.
+
+        Lexical evidence beside the cosine: a broad question ("which papers use reanalysis
+        data?") can sit far from every chunk in embedding space while its rare terms are all in
+        one paper. A query term no chunk contains weighs as a term of document frequency 0.
+        Empty when the query has no terms.
+        """
+        tokens = tokenize_query(query)
+        if not tokens or self.retriever is None:
+            return {}
+        vocab = self.retriever.vocab_dict
+        n_docs = len(self.chunk_ids)
+        # bm25s keeps its scores as a CSC matrix (one column per term, rows = chunks holding it)
+        indptr = self.retriever.scores["indptr"]
+        indices = self.retriever.scores["indices"]
+        wanted = set(paper_ids)
+        covered = dict.fromkeys(wanted, 0.0)
+        total = 0.0
+        for token in tokens:
+            col = vocab.get(token)
+            rows = indices[indptr[col] : indptr[col + 1]] if col is not None else ()
+            weight = _idf(len(rows), n_docs)
+            total += weight
+            for pid in {self.paper_ids[r] for r in rows} & wanted:
+                covered[pid] += weight
+        return {pid: w / total for pid, w in covered.items()} if total else {}
 
     def dense_exact(
         self, query_vec: np.ndarray, mask: np.ndarray | None, n: int

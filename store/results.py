@@ -13,6 +13,8 @@ class StoreHit:
     ``score`` ranks the hits (hybrid: fused RRF score; dense: best-chunk cosine; bm25: best-chunk
     BM25). ``dense_similarity`` is the cosine similarity of the paper's closest chunk to the query
     (None in bm25 mode): the evidence strength for deciding whether the store can answer at all.
+    ``term_coverage`` is the lexical side of that evidence: the share of the query's BM25 term
+    weight found in the paper's chunks.
     """
 
     paper: dict[str, Any]
@@ -20,6 +22,7 @@ class StoreHit:
     dense_similarity: float | None
     bm25_score: float | None
     chunk: str
+    term_coverage: float | None = None
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ class SearchMixin:
                 ranked = rank_sparse(sparse)
             chosen = self._with_records(ranked, k)
             self._complete(chosen, query_vec)
+            coverage = self._current_bm25().term_coverage(query, [c.paper_id for c, _, _ in chosen])
         return [
             StoreHit(
                 paper=paper,
@@ -98,6 +99,7 @@ class SearchMixin:
                 dense_similarity=c.dense_similarity,
                 bm25_score=c.bm25_score,
                 chunk=c.best_chunk_text or "",
+                term_coverage=coverage.get(c.paper_id),
             )
             for c, paper, _ in chosen
         ]

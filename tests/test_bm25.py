@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from store.bm25_index import BM25Index, ChunkRow, tokenize
+from store.bm25_index import BM25Index, ChunkRow, tokenize, tokenize_query
 
 ROWS = [
     ChunkRow(
@@ -32,6 +32,56 @@ ROWS = [
 def test_tokenize_stems_and_drops_stop_words():
     tokens = tokenize(["The runners kept running and the run ended in a tie"])
     assert tokens == [["runner", "kept", "run", "run", "end", "tie"]]
+
+
+def test_query_phrasing_and_repeats_do_not_count():
+    assert tokenize_query("Which papers use reanalysis data as input or training data?") == [
+        "use",
+        "reanalysi",
+        "data",
+        "input",
+        "train",
+    ]
+    assert tokenize_query("What is there?") == []
+
+
+def test_a_rare_term_outranks_query_phrasing():
+    rows = [
+        ChunkRow("a#0", "a", "Which papers and studies show what works: a study of papers", 1),
+        ChunkRow("b#0", "b", "Forecasts trained on reanalysis fields", 1),
+    ]
+    hits = BM25Index.build(rows, revision=1).search("Which papers use reanalysis?", 5)
+    assert [h[1] for h in hits] == ["b"]
+
+
+def test_term_coverage_is_the_idf_share_of_query_terms_in_each_paper():
+    import math
+
+    index = BM25Index.build(ROWS, revision=1)
+    n = len(ROWS)
+
+    def idf(df: int) -> float:
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    # "phone" is in both chunks of p1 (df 2), "reef" in p2 (df 1), "zebra" nowhere (df 0)
+    got = index.term_coverage("phones reef zebra", ["p1", "p2", "p3"])
+    total = idf(2) + idf(1) + idf(0)
+    assert got["p1"] == pytest.approx(idf(2) / total)
+    assert got["p2"] == pytest.approx(idf(1) / total)
+    assert got["p3"] == 0.0
+    assert index.term_coverage("phones run", ["p1"])["p1"] == pytest.approx(1.0)
+    assert index.term_coverage("the of which", ["p1"]) == {}
+    assert BM25Index.build([], revision=1).term_coverage("phones", ["p1"]) == {}
+
+
+def test_term_coverage_survives_save_and_load(tmp_path):
+    index = BM25Index.build(ROWS, revision=3)
+    index.save(tmp_path)
+    loaded = BM25Index.load(tmp_path)
+    assert loaded is not None
+    assert loaded.term_coverage("coral satellites", ["p2", "p1"]) == index.term_coverage(
+        "coral satellites", ["p2", "p1"]
+    )
 
 
 def test_search_ranks_matching_chunks_and_stems_the_query():

@@ -18,7 +18,7 @@ from agent.llm import make_llm
 from agent.models import Paper
 from agent.pipeline import PaperAgent
 from agent.qa import QAEngine
-from agent.qa_context import REFUSAL_MARKER
+from agent.qa_context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE, REFUSAL_MARKER
 from prompts import FENCE_END, FENCE_START
 
 DEMO = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
@@ -146,10 +146,28 @@ def test_refuses_without_calling_the_model_when_the_store_lacks_the_topic(agent,
         assert f"[{c.n}]" in answer.answer
 
 
+def test_a_broad_question_far_from_every_chunk_is_answered_when_a_paper_holds_its_terms(
+    agent, server
+):
+    # A "which papers ..." question sits far from every chunk in embedding space; the lexical
+    # side of the gate (the question's rare terms all in one paper) lets the model answer it.
+    question = "Which papers use Monte Carlo rollouts or tree search, and what for?"
+    server.handler = lambda req: chat_completion("They score partial chains [1].")
+    answer = make_engine(agent, server).ask(question)
+    assert answer.evidence is not None and answer.evidence < DEFAULT_MIN_SIMILARITY
+    assert answer.term_coverage is not None and answer.term_coverage >= DEFAULT_MIN_TERM_COVERAGE
+    assert not answer.refused and len(server.chat_requests) == 1
+    # the same question with the lexical side switched off is refused without a model call
+    gated = make_engine(agent, server, min_term_coverage=1.01).ask(question)
+    assert gated.refused and gated.refusal_reason == "weak_evidence"
+    assert len(server.chat_requests) == 1
+
+
 def test_model_refusal_marker_becomes_a_refusal_naming_the_closest_papers(agent, server):
     question = "Which paper trains a bipedal humanoid robot to walk with sim-to-real RL?"
     server.handler = lambda req: chat_completion(REFUSAL_MARKER)
-    answer = make_engine(agent, server).ask(question)
+    # gate off: this is about the model's marker, whatever the evidence gate makes of a near miss
+    answer = make_engine(agent, server, min_similarity=0.0).ask(question)
     assert answer.refused and answer.refusal_reason == "model"
     assert REFUSAL_MARKER not in answer.answer
     assert answer.citations and answer.citations[0].id in {QUADRUPED, "demo-0022"}

@@ -85,6 +85,7 @@ def test_ask_verbose_json_shows_tool_calls(home, server):
     assert data["tool_calls"][0]["name"] == "search_papers"
     assert QUADRUPED in data["tool_calls"][0]["result_ids"]
     assert [c["id"] for c in data["citations"]] == [QUADRUPED]
+    assert 0 < data["evidence"] < 1 and 0 <= data["term_coverage"] <= 1
 
 
 def test_chat_answers_shows_sources_and_quits(home, server):
