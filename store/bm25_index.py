@@ -132,6 +132,7 @@ class BM25Index:
                 positions.setdefault(cat, []).append(i)
         self._by_category = {k: np.asarray(v) for k, v in positions.items()}
         self._positions: dict[str, int] | None = None
+        self._paper_rows: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -309,20 +310,33 @@ class BM25Index:
             return {}
         vocab = self.retriever.vocab_dict
         n_docs = len(self.chunk_ids)
-        # bm25s keeps its scores as a CSC matrix (one column per term, rows = chunks holding it)
+        # bm25s keeps its scores as a CSC matrix: one column per term, its rows (sorted) are the
+        # chunks holding the term. Only the k wanted papers' few rows are looked up in each.
         indptr = self.retriever.scores["indptr"]
         indices = self.retriever.scores["indices"]
-        wanted = set(paper_ids)
-        covered = dict.fromkeys(wanted, 0.0)
+        rows_of = {pid: self._rows_of_paper(pid) for pid in dict.fromkeys(paper_ids)}
+        covered = dict.fromkeys(rows_of, 0.0)
         total = 0.0
         for token in tokens:
             col = vocab.get(token)
-            rows = indices[indptr[col] : indptr[col + 1]] if col is not None else ()
-            weight = _idf(len(rows), n_docs)
+            column = indices[indptr[col] : indptr[col + 1]] if col is not None else indices[:0]
+            weight = _idf(len(column), n_docs)
             total += weight
-            for pid in {self.paper_ids[r] for r in rows} & wanted:
-                covered[pid] += weight
+            if not len(column):
+                continue
+            for pid, rows in rows_of.items():
+                at = np.minimum(np.searchsorted(column, rows), len(column) - 1)
+                if np.any(column[at] == rows):
+                    covered[pid] += weight
         return {pid: w / total for pid, w in covered.items()} if total else {}
+
+    def _rows_of_paper(self, paper_id: str) -> np.ndarray:
+        if self._paper_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, pid in enumerate(self.paper_ids):
+                rows.setdefault(pid, []).append(i)
+            self._paper_rows = {pid: np.asarray(r) for pid, r in rows.items()}
+        return self._paper_rows.get(paper_id, np.empty(0, dtype=np.int64))
 
     def dense_exact(
         self, query_vec: np.ndarray, mask: np.ndarray | None, n: int
