@@ -179,15 +179,19 @@ def _matches(token: str, known: set[float]) -> bool:
     return any(value == k or round(k, decimals) == value for k in known)
 
 
-def check_numbers(texts: Iterable[tuple[str, str]], source: str) -> list[str]:
+def unsupported_numbers(text: str, source: str) -> list[str]:
+    """Numbers of ``text`` that ``source`` does not give (exactly or rounded), in order."""
     known = _source_numbers(source)
+    # Digits inside names (GPT-4, ResNet-50) are the names check's business.
+    text = _TOKEN.sub(lambda m: " " if _name_like(m.group(0)) else m.group(0), text)
+    return list(dict.fromkeys(t for t in numbers_in(text) if not _matches(t, known)))
+
+
+def check_numbers(texts: Iterable[tuple[str, str]], source: str) -> list[str]:
     bad: dict[str, str] = {}
     for field, text in texts:
-        # Digits inside names (GPT-4, ResNet-50) are the names check's business.
-        text = _TOKEN.sub(lambda m: " " if _name_like(m.group(0)) else m.group(0), text)
-        for token in numbers_in(text):
-            if not _matches(token, known):
-                bad.setdefault(token, field)
+        for token in unsupported_numbers(text, source):
+            bad.setdefault(token, field)
     return [
         f"the {field} mentions {tok}, which is not in the abstract" for tok, field in bad.items()
     ]
@@ -210,15 +214,29 @@ def names_in(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text) if _name_like(t)]
 
 
-def check_names(texts: Iterable[tuple[str, str]], source: str) -> list[str]:
+def unsupported_names(text: str, source: str) -> list[str]:
+    """Model, dataset and method names of ``text`` that ``source`` never mentions, in order."""
     haystack = _squash(source)
+    out = []
+    for name in names_in(text):
+        key = _squash(name)
+        candidates = {key, key.removesuffix("s"), key.removesuffix("es")}
+        if not any(c and c in haystack for c in candidates):
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def ungrounded_facts(text: str, source: str) -> list[str]:
+    """Numbers and names ``text`` states that ``source`` does not; ``[n]`` citations aside."""
+    text = re.sub(r"\[\s*\d[\d,;\s\u2013-]*\]", " ", text)
+    return unsupported_numbers(text, source) + unsupported_names(text, source)
+
+
+def check_names(texts: Iterable[tuple[str, str]], source: str) -> list[str]:
     bad: dict[str, str] = {}
     for field, text in texts:
-        for name in names_in(text):
-            key = _squash(name)
-            candidates = {key, key.removesuffix("s"), key.removesuffix("es")}
-            if not any(c and c in haystack for c in candidates):
-                bad.setdefault(name, field)
+        for name in unsupported_names(text, source):
+            bad.setdefault(name, field)
     return [
         f"the {field} names {name}, which the abstract does not mention"
         for name, field in bad.items()

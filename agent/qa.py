@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.citations import check_citations
+from agent.faithfulness import ungrounded_facts
 from agent.models import Usage
 from agent.qa_agentic import (
     MAX_TOOL_ROUNDS,
@@ -254,7 +255,15 @@ class QAEngine:
         answer.answer = check.text
         answer.citations = ctx.citations(check.cited)
         answer.removed_citations = check.removed
-        answer.flagged = check.flagged
+        flags = [check.flagged] if check.flagged else []
+        facts = ungrounded_facts(check.text, ctx.render())
+        if facts:
+            # A figure the papers do not give is most often the question's own premise echoed
+            # back ("ImageNet 512x512" when the paper reports 256x256): the reader must know.
+            shown = ", ".join(facts[:5]) + (" …" if len(facts) > 5 else "")
+            flags.append(f"The answer states {shown}, which none of the retrieved papers gives.")
+            log.info("answer states facts no paper gives: %s", facts)
+        answer.flagged = " ".join(flags) or None
         if check.removed:
             log.info("removed %d citation(s) to papers not in the context", check.removed)
         return answer

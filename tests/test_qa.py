@@ -126,6 +126,16 @@ def test_answer_citing_nothing_is_flagged(agent, server):
     assert answer.flagged and not answer.citations and not answer.refused
 
 
+def test_figures_no_paper_gives_are_flagged_and_faithful_ones_are_not(agent, server):
+    server.handler = citing(PLANTOK, "PlanTok learns 931 planning tokens with GPT-5 [{n}].")
+    answer = make_engine(agent, server).ask(PLANTOK_Q)
+    assert not answer.refused and [c.id for c in answer.citations] == [PLANTOK]
+    assert answer.flagged and "931" in answer.flagged and "GPT-5" in answer.flagged
+    assert answer.to_json()["flagged"] == answer.flagged
+    server.handler = citing(PLANTOK, "PlanTok adds 64 tokens; GSM8K gains 3.4 points [{n}].")
+    assert make_engine(agent, server).ask(PLANTOK_Q).flagged is None
+
+
 def test_usage_comes_from_the_endpoint(agent, server):
     server.handler = citing(PLANTOK, "64 tokens [{n}].", usage=(321, 12))
     answer = make_engine(agent, server).ask(PLANTOK_Q)
