@@ -59,3 +59,21 @@ def test_best_sentences_prefers_rare_question_words():
     by_paper = {q.n: q for q in quotes}
     assert "quadruped" in by_paper[1].sentence
     assert by_paper[1].score > by_paper[2].score
+
+
+def test_a_second_paper_is_quoted_when_it_holds_the_question_terms_as_well_as_the_first():
+    from agent.models import Paper
+    from agent.qa import QAEngine
+    from agent.qa_context import Context
+
+    def paper(pid: str) -> Paper:
+        return Paper(id=pid, title=pid, abstract="Text.", source="file")
+
+    engine = QAEngine(lambda *a, **k: [], min_similarity=0.42, min_term_coverage=0.40)
+    ctx = Context()
+    ctx.add(paper("a"), similarity=0.30, coverage=0.80)  # a broad question: low cosine
+    ctx.add(paper("b"), similarity=0.20, coverage=0.78)  # holds nearly as much of its terms
+    ctx.add(paper("c"), similarity=0.25, coverage=0.10)
+    assert [c.paper.id for c in engine._extractive_papers(ctx)] == ["a", "b"]
+    ctx.coverages["b"] = 0.5  # well below the best: not worth quoting
+    assert [c.paper.id for c in engine._extractive_papers(ctx)] == ["a"]
