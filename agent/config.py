@@ -181,8 +181,8 @@ class Settings(BaseSettings):
         None,
         ge=0,
         le=1,
-        description="...unless one retrieved paper holds this share of the question's BM25 term "
-        "weight; unset = 0.40 (calibrated by bench/eval_qa.py).",
+        description="A question under ask_min_similarity is still answered when one retrieved "
+        "paper holds this share of its BM25 term weight; unset = 0.40 (bench/eval_qa.py).",
     )
     ask_k: int = Field(6, ge=1, le=50, description="Papers in an answer's context.")
     ask_agentic: Literal["auto", "always", "never"] = Field(
