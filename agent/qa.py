@@ -315,7 +315,7 @@ class QAEngine:
             c
             for c in ctx.entries[1:EXTRACTIVE_MAX_PAPERS]
             if (c.similarity is not None and c.similarity >= floor)
-            or ctx.coverages.get(c.paper.id, 0.0) >= cov_floor
+            or (c.coverage is not None and c.coverage >= cov_floor)
         ]
         return top + more
 

@@ -74,7 +74,6 @@ class Context:
 
     entries: list[Citation] = field(default_factory=list)
     chunks: dict[str, str] = field(default_factory=dict)
-    coverages: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -102,10 +101,8 @@ class Context:
         if known is not None:
             return known
         n = len(self.entries) + 1
-        self.entries.append(Citation(n=n, paper=paper, similarity=similarity))
+        self.entries.append(Citation(n=n, paper=paper, similarity=similarity, coverage=coverage))
         self.chunks[paper.id] = chunk
-        if coverage is not None:
-            self.coverages[paper.id] = coverage
         return n
 
     def add_hits(self, hits: Iterable[SearchHit]) -> list[int]:
@@ -134,7 +131,8 @@ class Context:
 
     @property
     def best_coverage(self) -> float | None:
-        return max(self.coverages.values()) if self.coverages else None
+        covs = [c.coverage for c in self.entries if c.coverage is not None]
+        return max(covs) if covs else None
 
 
 def render_paper(citation: Citation) -> str:
@@ -163,8 +161,8 @@ def retrieve(search_fn: SearchFn, question: str, *, k: int, filters: Filters) ->
 def weak_evidence(
     best_similarity: float | None,
     threshold: float,
-    best_coverage: float | None = None,
-    min_coverage: float | None = None,
+    best_coverage: float | None,
+    min_coverage: float,
 ) -> bool:
     """True when even the best chunk is too far from the question to answer from, and no paper
     holds most of the question's rare terms either (a broad "which papers use X?" sits far from
@@ -175,7 +173,7 @@ def weak_evidence(
     """
     if best_similarity is None or best_similarity >= threshold:
         return False
-    return not (min_coverage is not None and (best_coverage or 0.0) >= min_coverage)
+    return (best_coverage or 0.0) < min_coverage
 
 
 def says_refusal(text: str) -> bool:

@@ -24,6 +24,9 @@ class Citation(BaseModel):
     similarity: float | None = Field(
         None, description="cosine of the paper's best chunk to the question, when retrieved"
     )
+    coverage: float | None = Field(
+        None, description="share of the question's BM25 term weight in the paper, when retrieved"
+    )
 
     @property
     def id(self) -> str:

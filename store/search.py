@@ -76,12 +76,14 @@ class SearchMixin:
         sparse: list[SparseChunk] = []
         with self._errors():
             if mode in ("hybrid", "dense"):
-                self._require_matching_embedder()
+                self._require_matching_embedder()  # before any BM25 rebuild a mismatch makes moot
+            # Every mode needs it: filter masks, the sparse arm, and the hits' term coverage.
+            bm25 = self._current_bm25()
+            if mode in ("hybrid", "dense"):
                 query_vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
                 self._after_embed(query_vec[None, :])
-                dense = self._dense_chunks(query_vec, n, filters)
+                dense = self._dense_chunks(query_vec, n, filters, bm25)
             if mode in ("hybrid", "bm25"):
-                bm25 = self._current_bm25()
                 sparse = [SparseChunk(*row) for row in bm25.search(query, n, **filters)]
             if mode == "hybrid":
                 ranked = fuse(dense, sparse)
@@ -91,7 +93,7 @@ class SearchMixin:
                 ranked = rank_sparse(sparse)
             chosen = self._with_records(ranked, k)
             self._complete(chosen, query_vec)
-            coverage = self._current_bm25().term_coverage(query, [c.paper_id for c, _, _ in chosen])
+            coverage = bm25.term_coverage(query, [c.paper_id for c, _, _ in chosen])
         return [
             StoreHit(
                 paper=paper,
@@ -118,7 +120,7 @@ class SearchMixin:
         ]
 
     def _dense_chunks(
-        self, query_vec: np.ndarray, n: int, filters: dict[str, Any]
+        self, query_vec: np.ndarray, n: int, filters: dict[str, Any], index: BM25Index
     ) -> list[DenseChunk]:
         """Top n chunks by cosine that pass the filters.
 
@@ -131,7 +133,6 @@ class SearchMixin:
         """
         if all(v is None for v in filters.values()):
             return self._query(query_vec, n)
-        index = self._current_bm25()
         mask = index.mask(**filters)
         allowed = int(mask.sum()) if mask is not None else len(index)
         if allowed == 0:

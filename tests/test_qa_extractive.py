@@ -75,5 +75,5 @@ def test_a_second_paper_is_quoted_when_it_holds_the_question_terms_as_well_as_th
     ctx.add(paper("b"), similarity=0.20, coverage=0.78)  # holds nearly as much of its terms
     ctx.add(paper("c"), similarity=0.25, coverage=0.10)
     assert [c.paper.id for c in engine._extractive_papers(ctx)] == ["a", "b"]
-    ctx.coverages["b"] = 0.5  # well below the best: not worth quoting
+    ctx.entries[1].coverage = 0.5  # well below the best: not worth quoting
     assert [c.paper.id for c in engine._extractive_papers(ctx)] == ["a"]
