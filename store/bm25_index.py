@@ -3,12 +3,15 @@
 Local Chroma has no sparse ranking, and exact rare terms (model names, dataset ids) are where
 dense retrieval is weakest, so the hybrid search fuses both. The index records the StateDB
 revision it was built at; a store whose revision moved on treats it as stale and rebuilds it.
-Each chunk's filter fields (published_ts, source, categories) live here too, so filters are
-exact masks over the scores rather than over-fetch-and-drop.
+Each chunk's token ids are kept too (``tokens.npy`` + ``offsets.npy``), so a write of a few
+papers updates the index (:meth:`BM25Index.updated`) instead of re-reading every chunk from
+Chroma and re-tokenizing it. Each chunk's filter fields (published_ts, source, categories) live
+here too, so filters are exact masks over the scores rather than over-fetch-and-drop.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 _CURRENT = "CURRENT"
 _META = "chunks.json"
 _VECTORS = "vectors.npy"
+_TOKENS = "tokens.npy"
+_OFFSETS = "offsets.npy"
 _NO_TS = np.iinfo(np.int64).min
 
 
@@ -41,6 +46,18 @@ class ChunkRow:
     published_ts: int | None = None
     source: str | None = None
     categories: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, meta: dict | None, document: str | None) -> ChunkRow:
+        meta = meta or {}
+        return cls(
+            id=chunk_id,
+            paper_id=str(meta.get("paper_id", chunk_id.rsplit("#", 1)[0])),
+            text=document or "",
+            published_ts=meta.get("published_ts"),
+            source=meta.get("source"),
+            categories=list(meta.get("categories") or []),
+        )
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +117,20 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
+def _ids_of(docs: list[list[str]], vocab: dict[str, int]) -> list[list[int]]:
+    """Token strings to ids, adding unseen tokens to ``vocab`` (in place) with the next id."""
+    out = []
+    for doc in docs:
+        ids = []
+        for token in doc:
+            tid = vocab.get(token)
+            if tid is None:
+                tid = vocab[token] = len(vocab)
+            ids.append(tid)
+        out.append(ids)
+    return out
+
+
 class BM25Index:
     """Chunk-level BM25 with metadata masks. Build with :meth:`build`, persist with :meth:`save`."""
 
@@ -114,8 +145,11 @@ class BM25Index:
         sources: list[str | None],
         categories: list[list[str]],
         vectors: np.ndarray | None = None,
+        tokens: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.retriever = retriever
+        #: every chunk's token ids (into the retriever's vocabulary) as (flat ids, row offsets)
+        self.tokens = tokens
         #: float16 copy of the chunk vectors (row i = chunk_ids[i]) for exact filtered search
         self.vectors = vectors
         self.revision = revision
@@ -150,16 +184,81 @@ class BM25Index:
         """``vectors`` (one row per chunk, optional) are kept as float16 for exact search
         within a filter."""
         rows = list(rows)
+        # bm25s adds an empty token to every vocabulary (and fails on an empty one: chunks of
+        # stop words only); give it id 0 up front so ids stay contiguous as the vocabulary grows.
+        vocab: dict[str, int] = {"": 0}
+        return cls._assemble(rows, _ids_of(tokenize([r.text for r in rows]), vocab), vocab,
+                             revision=revision, vectors=vectors)  # fmt: skip
+
+    def updated(
+        self,
+        *,
+        drop_papers: set[str],
+        rows: Sequence[ChunkRow],
+        vectors: np.ndarray | None,
+        revision: int,
+    ) -> BM25Index | None:
+        """A new index: this one without the chunks of ``drop_papers``, plus ``rows`` (whose
+        papers must be in ``drop_papers`` if they were indexed before). Only the new rows are
+        tokenized; the scores are recomputed over all chunks, so they equal a full rebuild's.
+        None when this index cannot be extended (saved before token ids were kept, or without
+        vectors while new ones come): rebuild from Chroma then."""
+        if not len(self):
+            return BM25Index.build(rows, revision=revision, vectors=vectors)
+        if self.tokens is None or (rows and (self.vectors is None) != (vectors is None)):
+            return None
+        keep = np.flatnonzero([pid not in drop_papers for pid in self.paper_ids])
+        flat, offsets = self.tokens
+        vocab = dict(self.retriever.vocab_dict)
+        kept_ids = [flat[offsets[i] : offsets[i + 1]].tolist() for i in keep]
+        new_ids = _ids_of(tokenize([r.text for r in rows]), vocab)
+        kept_rows = [
+            ChunkRow(
+                id=self.chunk_ids[i],
+                paper_id=self.paper_ids[i],
+                text="",
+                published_ts=None if self._published[i] == _NO_TS else int(self._published[i]),
+                source=self._sources[i] or None,
+                categories=self._categories[i],
+            )
+            for i in keep
+        ]
+        if self.vectors is not None:
+            parts = [np.asarray(self.vectors[keep], dtype=np.float16)]
+            if rows:
+                parts.append(np.asarray(vectors, dtype=np.float16).reshape(len(rows), -1))
+            vectors = np.concatenate(parts)
+        return BM25Index._assemble(
+            kept_rows + list(rows), kept_ids + new_ids, vocab, revision=revision, vectors=vectors
+        )
+
+    @classmethod
+    def _assemble(
+        cls,
+        rows: list[ChunkRow],
+        ids: list[list[int]],
+        vocab: dict[str, int],
+        *,
+        revision: int,
+        vectors: np.ndarray | None,
+    ) -> BM25Index:
         if vectors is not None:
             vectors = np.asarray(vectors, dtype=np.float16)
             if len(vectors) != len(rows):
                 raise ValueError(f"{len(vectors)} vectors for {len(rows)} chunks")
-        retriever = None
+        retriever, tokens = None, None
         if rows:
             import bm25s
 
             retriever = bm25s.BM25()
-            retriever.index(tokenize([r.text for r in rows]), show_progress=False)
+            # Ids are contiguous (0..len(vocab)-1), as bm25s's per-term arrays need.
+            retriever.index((ids, vocab), show_progress=False)
+            lengths = np.fromiter((len(t) for t in ids), dtype=np.int64, count=len(ids))
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32,
+                               count=int(offsets[-1]))  # fmt: skip
+            tokens = (flat, offsets)
         return cls(
             retriever,
             revision=revision,
@@ -169,6 +268,7 @@ class BM25Index:
             sources=[r.source for r in rows],
             categories=[list(r.categories) for r in rows],
             vectors=vectors,
+            tokens=tokens,
         )
 
     # --- persistence ------------------------------------------------------------------------
@@ -192,6 +292,9 @@ class BM25Index:
         (target / _META).write_text(json.dumps(meta), encoding="utf-8")
         if self.vectors is not None:
             np.save(target / _VECTORS, np.asarray(self.vectors, dtype=np.float16))
+        if self.tokens is not None:
+            np.save(target / _TOKENS, self.tokens[0])
+            np.save(target / _OFFSETS, self.tokens[1])
         tmp = root / f"{_CURRENT}.{name}.tmp"
         tmp.write_text(name, encoding="utf-8")
         os.replace(tmp, root / _CURRENT)
@@ -227,6 +330,12 @@ class BM25Index:
                 vectors = np.load(target / _VECTORS, mmap_mode="r")
                 if len(vectors) != len(meta["chunk_ids"]):
                     raise ValueError("vectors.npy does not match the chunk list")
+            tokens = None
+            if (target / _TOKENS).is_file():  # read only when the index is updated
+                offsets = np.load(target / _OFFSETS, mmap_mode="r")
+                tokens = (np.load(target / _TOKENS, mmap_mode="r"), offsets)
+                if len(offsets) != len(meta["chunk_ids"]) + 1:
+                    raise ValueError("offsets.npy does not match the chunk list")
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError) as exc:
@@ -241,6 +350,7 @@ class BM25Index:
             sources=meta["sources"],
             categories=meta["categories"],
             vectors=vectors,
+            tokens=tokens,
         )
 
     # --- search ---------------------------------------------------------------------------

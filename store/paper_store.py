@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from store import records as rec_mod
-from store.bm25_index import BM25Index
+from store.bm25_index import BM25Index, ChunkRow
 from store.chroma_conn import chroma_errors, open_client
 from store.collections import Generation, GenerationManager, embedder_compatible
 from store.embedder import Embedder
@@ -38,6 +39,32 @@ log = logging.getLogger(__name__)
 #: Papers per write batch: large enough to sort chunks by length for embedding, small enough
 #: that a crash loses little work and progress moves.
 PAPERS_PER_BATCH = 64
+
+
+@dataclass
+class _IndexDelta:
+    """What one upsert changed, so the BM25 index is updated rather than rebuilt from Chroma."""
+
+    revisions: list[int] = field(default_factory=list)  # each batch's bump, in order
+    drop: set[str] = field(default_factory=set)  # papers whose indexed chunks are replaced
+    rows: list[ChunkRow] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+
+    def replace(
+        self,
+        paper_ids: Sequence[str],
+        ids: Sequence[str],
+        docs: Sequence,
+        metas: Sequence,
+        vectors: Any,
+    ) -> None:
+        self.drop.update(paper_ids)
+        self.rows.extend(
+            ChunkRow.from_chroma(cid, meta, doc)
+            for cid, meta, doc in zip(ids, metas, docs, strict=True)
+        )
+        if len(ids):
+            self.vectors.append(np.asarray(vectors, dtype=np.float32))
 
 
 class PaperStore(ReadMixin, SearchMixin):
@@ -185,17 +212,18 @@ class PaperStore(ReadMixin, SearchMixin):
             by_id[rec["id"]] = rec
         batch_recs = list(by_id.values())
         result = UpsertResult()
-        wrote = False
         with self._errors():
+            base = self._fresh_bm25()
+            delta = _IndexDelta()
             for sl in _slices(len(batch_recs), self._papers_per_batch):
-                wrote |= self._upsert_batch(batch_recs[sl], result)
+                self._upsert_batch(batch_recs[sl], result, delta)
                 if progress is not None:
                     progress(sl.stop)
-            if wrote:
-                self.rebuild_bm25()
+            if delta.revisions:
+                self._update_bm25(base, delta)
         return result
 
-    def _upsert_batch(self, batch: list[dict], result: UpsertResult) -> bool:
+    def _upsert_batch(self, batch: list[dict], result: UpsertResult, delta: _IndexDelta) -> None:
         ids = [r["id"] for r in batch]
         got = self._papers.get(ids=ids, include=["metadatas", "documents", "embeddings"])
         embeddings = got["embeddings"] if got["embeddings"] is not None else []
@@ -233,19 +261,21 @@ class PaperStore(ReadMixin, SearchMixin):
                 if rec_mod.comparable(new_meta) != rec_mod.comparable(prev_meta):
                     meta_only.append((rec, new_meta, prev))
         if not to_embed and not meta_only:
-            return False
-        self.state.bump_revision()  # before writing: a crash mid-batch leaves BM25 stale
+            return
+        # before writing: a crash mid-batch leaves BM25 stale
+        delta.revisions.append(self.state.bump_revision())
         if to_embed:
-            result.chunks += self._write_embedded(to_embed)
+            result.chunks += self._write_embedded(to_embed, delta)
         if meta_only:
-            self._write_metadata_only(meta_only)
-        return True
+            self._write_metadata_only(meta_only, delta)
 
-    def _write_embedded(self, recs: list[dict]) -> int:
+    def _write_embedded(self, recs: list[dict], delta: _IndexDelta) -> int:
         now = rec_mod.now_iso()
         batch = rec_mod.prepare_batch(recs, self.embedder.embed, lambda _rec: now)
         self._after_embed(batch.chunk_vectors)
         self._write_prepared(self._gen, batch)
+        delta.replace(batch.paper_ids, batch.chunk_ids, batch.chunk_texts, batch.chunk_metas,
+                      batch.chunk_vectors)  # fmt: skip
         return len(batch.chunk_ids)
 
     def _write_prepared(self, gen: Generation, batch: rec_mod.PreparedBatch) -> None:
@@ -277,7 +307,9 @@ class PaperStore(ReadMixin, SearchMixin):
             gen.chunks.delete(ids=stale[sl])
             self._written("delete", sl.stop - sl.start)
 
-    def _write_metadata_only(self, items: list[tuple[dict, dict, tuple]]) -> None:
+    def _write_metadata_only(
+        self, items: list[tuple[dict, dict, tuple]], delta: _IndexDelta
+    ) -> None:
         changed = [
             (rec, meta)
             for rec, meta, prev in items
@@ -296,6 +328,7 @@ class PaperStore(ReadMixin, SearchMixin):
             self._upsert_rows(
                 self._chunks, "chunks", list(got["ids"]), got["embeddings"], got["documents"], metas
             )
+            delta.replace(list(new_meta), got["ids"], got["documents"], metas, got["embeddings"])
         ids = [rec["id"] for rec, _, _ in items]
         vecs = np.asarray([prev[2] for _, _, prev in items], dtype=np.float32)
         docs = [prev[1] for _, _, prev in items]
@@ -318,31 +351,39 @@ class PaperStore(ReadMixin, SearchMixin):
     # --- maintenance --------------------------------------------------------------------------
     def rebuild_bm25(self) -> None:
         """Rebuild the BM25 index from the chunks in Chroma and save it."""
-        from store.bm25_index import ChunkRow
-
         revision = self.state.revision()  # read first: a write meanwhile leaves it stale
         with self._errors():
             got = self._get_all(
                 self._chunks, where=None, include=["metadatas", "documents", "embeddings"]
             )
         rows = [
-            ChunkRow(
-                id=cid,
-                paper_id=str(meta.get("paper_id", cid.rsplit("#", 1)[0])),
-                text=doc or "",
-                published_ts=meta.get("published_ts"),
-                source=meta.get("source"),
-                categories=list(meta.get("categories") or []),
-            )
+            ChunkRow.from_chroma(cid, meta, doc)
             for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
         ]
         vectors = np.asarray(got["embeddings"], dtype=np.float32) if rows else None
-        index = BM25Index.build(rows, revision=revision, vectors=vectors)
+        self._keep_bm25(BM25Index.build(rows, revision=revision, vectors=vectors), "rebuilt")
+
+    def _keep_bm25(self, index: BM25Index, how: str) -> None:
         index.save(self._bm25_root)
         self._bm25 = index
-        log.info("BM25 index rebuilt: %d chunks at revision %d", len(rows), revision)
+        log.info("BM25 index %s: %d chunks at revision %d", how, len(index), index.revision)
 
-    def _current_bm25(self) -> BM25Index:
+    def _update_bm25(self, base: BM25Index | None, delta: _IndexDelta) -> None:
+        """After an upsert: extend the index that was fresh before it, when no other writer
+        moved the revision in between; otherwise rebuild it from Chroma."""
+        revision = self.state.revision()
+        if base is not None and delta.revisions == list(range(base.revision + 1, revision + 1)):
+            vectors = np.concatenate(delta.vectors) if delta.vectors else None
+            index = base.updated(
+                drop_papers=delta.drop, rows=delta.rows, vectors=vectors, revision=revision
+            )
+            if index is not None:
+                self._keep_bm25(index, f"updated (+{len(delta.rows)} chunks)")
+                return
+        self.rebuild_bm25()
+
+    def _fresh_bm25(self) -> BM25Index | None:
+        """The BM25 index if it matches the store's revision (in memory or saved), else None."""
         revision = self.state.revision()
         if self._bm25 is not None and self._bm25.revision == revision:
             return self._bm25
@@ -350,11 +391,15 @@ class PaperStore(ReadMixin, SearchMixin):
         if index is not None and index.revision == revision:
             self._bm25 = index
             return index
+        return None
+
+    def _current_bm25(self) -> BM25Index:
+        index = self._fresh_bm25()
+        if index is not None:
+            return index
         log.info(
-            "BM25 index %s (index revision %s, store revision %d): rebuilding from Chroma",
-            "missing" if index is None else "stale",
-            None if index is None else index.revision,
-            revision,
+            "BM25 index missing or stale (store revision %d): rebuilding from Chroma",
+            self.state.revision(),
         )
         self.rebuild_bm25()
         assert self._bm25 is not None

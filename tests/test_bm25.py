@@ -156,3 +156,70 @@ def test_exact_dense_search_within_a_filter(tmp_path):
         cid for cid in expected if cid in arxiv_ids
     ]
     assert index.dense_exact(query, index.mask(None, None, "nope", None), 3) == []
+
+
+def _same_results(a: BM25Index, b: BM25Index, query: str, **filters) -> None:
+    got, want = a.search(query, 50, **filters), b.search(query, 50, **filters)
+    assert sorted(h[:2] for h in got) == sorted(h[:2] for h in want), query
+    assert dict((h[0], h[2]) for h in got) == pytest.approx(dict((h[0], h[2]) for h in want))
+
+
+def test_updated_index_equals_a_full_rebuild(tmp_path):
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(len(ROWS), 4)).astype(np.float32)
+    BM25Index.build(ROWS, revision=1, vectors=vectors).save(tmp_path)
+    saved = BM25Index.load(tmp_path)  # token ids and vectors come back memory-mapped
+    assert saved is not None and saved.tokens is not None
+    # p1 gets a new text (fewer chunks), p3 changes category, p5 is new with an unseen word.
+    new_rows = [
+        ChunkRow("p1#0", "p1", "Pruned transformers on phones", 1_500, "arxiv", ["cs.LG"]),
+        ChunkRow("p3#0", "p3", ROWS[3].text, 3_000, "arxiv", ["cs.AI"]),
+        ChunkRow("p5#0", "p5", "Zebrafish larvae tracked by video", 5_000, "hf", ["q-bio.QM"]),
+    ]
+    new_vectors = rng.normal(size=(3, 4)).astype(np.float32)
+    updated = saved.updated(
+        drop_papers={"p1", "p3", "p5"}, rows=new_rows, vectors=new_vectors, revision=2
+    )
+    kept = [i for i, r in enumerate(ROWS) if r.paper_id not in {"p1", "p3"}]
+    rebuilt = BM25Index.build(
+        [ROWS[i] for i in kept] + new_rows,
+        revision=2,
+        vectors=np.concatenate([vectors[kept], new_vectors]),
+    )
+    assert updated is not None and updated.revision == 2 and len(updated) == len(rebuilt) == 5
+    for query in ("phones transformers", "quantised kernels", "zebrafish video", "colonoscopy"):
+        _same_results(updated, rebuilt, query)
+        _same_results(updated, rebuilt, query, since_ts=1_200, source="arxiv")
+        pids = ["p1", "p2", "p3", "p5"]
+        assert updated.term_coverage(query, pids) == pytest.approx(
+            rebuilt.term_coverage(query, pids)
+        )
+    assert updated.search("colonoscopy", 5, category="cs.AI")[0][1] == "p3"
+    assert updated.search("colonoscopy", 5, category="cs.CV") == []
+    assert updated.search("quantised kernels", 5) == []  # p1's old chunk is gone
+    query_vec = new_vectors[2]
+    assert updated.dense_exact(query_vec, None, 2) == rebuilt.dense_exact(query_vec, None, 2)
+    updated.save(tmp_path)  # and the updated index persists like a built one
+    again = BM25Index.load(tmp_path)
+    assert again is not None
+    _same_results(again, rebuilt, "zebrafish phones")
+
+
+def test_an_index_saved_without_token_ids_cannot_be_updated(tmp_path):
+    BM25Index.build(ROWS, revision=1).save(tmp_path)
+    (current,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    for name in ("tokens.npy", "offsets.npy"):  # as an index saved by an earlier release
+        (current / name).unlink()
+    old = BM25Index.load(tmp_path)
+    assert old is not None and old.tokens is None
+    assert old.updated(drop_papers=set(), rows=ROWS[:1], vectors=None, revision=2) is None
+    assert (
+        BM25Index.build([], revision=0)
+        .updated(drop_papers=set(), rows=ROWS[:2], vectors=None, revision=1)
+        .search("phones", 5)
+    )
+
+
+def test_chunks_of_stop_words_only_are_indexed():
+    index = BM25Index.build([ChunkRow("a#0", "a", "the and of"), ROWS[2]], revision=1)
+    assert [h[1] for h in index.search("coral of the reef", 5)] == ["p2"]

@@ -268,6 +268,57 @@ def test_metadata_only_change_is_cheap_and_visible(filled):
     assert (result.updated, result.chunks) == ([paper["id"]], 0)
 
 
+def _bm25_ranking(store: PaperStore, queries: list[str]) -> list[list[tuple[str, float]]]:
+    return [
+        [(h.paper["id"], round(h.bm25_score or 0.0, 4)) for h in store.search(q, mode="bm25")]
+        for q in queries
+    ]
+
+
+def test_a_write_updates_the_bm25_index_as_a_rebuild_would(filled, caplog):
+    changed = copy.deepcopy(PAPERS[0])
+    changed.update(version=2, abstract="Pruned sparse attention for statutes and tax codes.")
+    relabelled = copy.deepcopy(PAPERS[2])
+    relabelled["categories"] = ["cs.AI"]
+    new = _paper("2404.10007", "Tracking Zebrafish Larvae", "Zebrafish larvae tracked on video.",
+                 cats=["q-bio.QM"], published="2024-04-01T00:00:00Z")  # fmt: skip
+    with caplog.at_level("INFO", logger="store.paper_store"):
+        filled.upsert([changed, relabelled, new])
+    assert "BM25 index updated" in caplog.text and "rebuilt" not in caplog.text
+    assert filled.stats().bm25_fresh
+    queries = [
+        "sparse attention statutes",
+        "court rulings",
+        "zebrafish video",
+        "polyp segmentation",
+    ]
+    updated = _bm25_ranking(filled, queries)
+    assert updated[1] == [] and updated[2][0][0] == new["id"]
+    assert [h.paper["id"] for h in filled.search("polyp", category="cs.AI", mode="bm25")] == [
+        relabelled["id"]
+    ]
+    filled.rebuild_bm25()
+    assert _bm25_ranking(filled, queries) == updated
+
+
+def test_a_write_by_another_process_meanwhile_forces_a_rebuild(open_store):
+    armed: list[bool] = []
+
+    def meanwhile(kind: str, n: int) -> None:
+        if kind == "papers" and armed:  # another writer commits while this batch writes
+            armed.clear()
+            open_store().upsert([copy.deepcopy(PAPERS[5])])
+
+    store = open_store(on_write=meanwhile)
+    store.upsert(copy.deepcopy(PAPERS[:2]))
+    armed.append(True)
+    store.upsert(copy.deepcopy(PAPERS[2:4]))
+    assert not armed and store.stats().bm25_fresh
+    # Extending this process's index with its own delta would miss the other writer's paper.
+    hits = store.search("earthquake seismometer polyp coral", k=10, mode="bm25")
+    assert {PAPERS[1]["id"], PAPERS[2]["id"], PAPERS[5]["id"]} <= {h.paper["id"] for h in hits}
+
+
 def test_filters_since_category_source(filled):
     since = _ts("2024-02-01T00:00:00+00:00")
     q = "learning model"
