@@ -213,14 +213,14 @@ class PaperStore(ReadMixin, SearchMixin):
         batch_recs = list(by_id.values())
         result = UpsertResult()
         with self._errors():
-            base = self._fresh_bm25()
+            start_revision = self.state.revision()
             delta = _IndexDelta()
             for sl in _slices(len(batch_recs), self._papers_per_batch):
                 self._upsert_batch(batch_recs[sl], result, delta)
                 if progress is not None:
                     progress(sl.stop)
             if delta.revisions:
-                self._update_bm25(base, delta)
+                self._update_bm25(start_revision, delta)
         return result
 
     def _upsert_batch(self, batch: list[dict], result: UpsertResult, delta: _IndexDelta) -> None:
@@ -368,33 +368,33 @@ class PaperStore(ReadMixin, SearchMixin):
         self._bm25 = index
         log.info("BM25 index %s: %d chunks at revision %d", how, len(index), index.revision)
 
-    def _update_bm25(self, base: BM25Index | None, delta: _IndexDelta) -> None:
+    def _update_bm25(self, start_revision: int, delta: _IndexDelta) -> None:
         """After an upsert: extend the index that was fresh before it, when no other writer
         moved the revision in between; otherwise rebuild it from Chroma."""
         revision = self.state.revision()
-        if base is not None and delta.revisions == list(range(base.revision + 1, revision + 1)):
+        if delta.revisions == list(range(start_revision + 1, revision + 1)):
+            base = self._bm25_at(start_revision)
             vectors = np.concatenate(delta.vectors) if delta.vectors else None
-            index = base.updated(
-                drop_papers=delta.drop, rows=delta.rows, vectors=vectors, revision=revision
-            )
+            index = None
+            if base is not None:
+                index = base.updated(
+                    drop_papers=delta.drop, rows=delta.rows, vectors=vectors, revision=revision
+                )
             if index is not None:
                 self._keep_bm25(index, f"updated (+{len(delta.rows)} chunks)")
                 return
         self.rebuild_bm25()
 
-    def _fresh_bm25(self) -> BM25Index | None:
-        """The BM25 index if it matches the store's revision (in memory or saved), else None."""
-        revision = self.state.revision()
+    def _bm25_at(self, revision: int) -> BM25Index | None:
+        """The BM25 index built at ``revision`` (in memory or saved), else None."""
+        if self._bm25 is None or self._bm25.revision != revision:
+            self._bm25 = BM25Index.load(self._bm25_root)
         if self._bm25 is not None and self._bm25.revision == revision:
             return self._bm25
-        index = BM25Index.load(self._bm25_root)
-        if index is not None and index.revision == revision:
-            self._bm25 = index
-            return index
         return None
 
     def _current_bm25(self) -> BM25Index:
-        index = self._fresh_bm25()
+        index = self._bm25_at(self.state.revision())
         if index is not None:
             return index
         log.info(
