@@ -184,6 +184,16 @@ class Settings(BaseSettings):
         description="A question under ask_min_similarity is still answered when one retrieved "
         "paper holds this share of its BM25 term weight; unset = 0.40 (bench/eval_qa.py).",
     )
+    ask_check_answerable: bool = Field(
+        True,
+        description="With an LLM: before answering, ask it whether the best-matching paper "
+        "reports what the question asks (one extra short call), and refuse near misses.",
+    )
+    ask_min_answerable_log_odds: float = Field(
+        -1.0,
+        description="Refuse when the model's log-odds of YES over NO in that check are below "
+        "this (-1.0: fitted for Qwen2.5-Coder-1.5B by bench/eval_qa.py; 0 = its plain answer).",
+    )
     ask_k: int = Field(6, ge=1, le=50, description="Papers in an answer's context.")
     ask_agentic: Literal["auto", "always", "never"] = Field(
         "auto", description="May the model search again with tools (auto: for comparisons etc.)."

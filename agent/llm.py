@@ -201,6 +201,32 @@ class ChatLLM:
         usage.calls = tally.calls
         return text, usage
 
+    async def achat_logprobs(
+        self, messages: Sequence[Message], *, max_tokens: int = 4, top: int = 10
+    ) -> tuple[str, list[dict[str, Any]], Usage]:
+        """A short reply plus, per generated token, the endpoint's ``top`` most likely tokens
+        with their log-probabilities (empty when the endpoint gives none)."""
+        kwargs: dict[str, Any] = {
+            "logprobs": True,
+            "top_logprobs": top,
+            "max_completion_tokens": max_tokens,
+        }
+        extra = getattr(self.chat_model, "extra_body", None)
+        if isinstance(extra, dict) and "max_tokens" in extra:  # see build_chat_model
+            kwargs["extra_body"] = {**extra, "max_tokens": max_tokens}
+        try:
+            runnable = self.chat_model.bind(**kwargs)
+        except (AttributeError, TypeError):  # an injected chat model without bind()
+            runnable = self.chat_model
+        tally = Usage()
+        reply = await self._invoke(runnable, messages, tally, retry_5xx=True)
+        text = str(reply.content or "")
+        usage = self._usage_of(reply, messages, text)
+        usage.calls = tally.calls
+        meta = getattr(reply, "response_metadata", None) or {}
+        content = (meta.get("logprobs") or {}).get("content") or []
+        return text, [c for c in content if isinstance(c, dict)], usage
+
     async def astructured(
         self, messages: Sequence[Message], schema: type[BaseModel]
     ) -> StructuredReply:

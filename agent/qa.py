@@ -5,6 +5,8 @@
 1. retrieve: hybrid search (dense + BM25 over chunks, RRF, one hit per paper), ``k`` papers;
 2. gate: if even the best chunk is far from the question (cosine under ``ask_min_similarity``)
    the answer is a one-sentence refusal naming the closest papers, and no model is called;
+   with an LLM, it is then asked whether the top paper reports what the question asks (one
+   short call, agent.qa_answerable), and a near miss is refused the same way;
 3. answer: the LLM writes from the numbered, fenced papers only (optionally calling
    ``search_papers`` / ``get_paper`` first, see agent.qa_agentic), or, with no LLM, the
    extractive engine quotes the best-matching sentences;
@@ -32,6 +34,7 @@ from agent.qa_agentic import (
     agentic_answer,
     needs_agentic,
 )
+from agent.qa_answerable import DEFAULT_MIN_LOG_ODDS, Verdict, check_answerable
 from agent.qa_context import (
     DEFAULT_K,
     DEFAULT_MIN_SIMILARITY,
@@ -43,6 +46,7 @@ from agent.qa_context import (
     SearchFn,
     Since,
     refusal_text,
+    render_paper,
     retrieve,
     says_refusal,
     strip_marker,
@@ -85,6 +89,8 @@ class QAEngine:
         k: int | None = None,
         agentic: AgenticMode | None = None,
         max_tool_rounds: int = MAX_TOOL_ROUNDS,
+        check_answerable: bool | None = None,
+        min_answerable_log_odds: float | None = None,
     ) -> None:
         self.search_fn = search_fn
         self.llm = llm
@@ -100,6 +106,14 @@ class QAEngine:
         self.k = k if k is not None else int(getattr(settings, "ask_k", DEFAULT_K))
         self.agentic: AgenticMode = agentic or getattr(settings, "ask_agentic", "auto")
         self.max_tool_rounds = max_tool_rounds
+        if check_answerable is None:
+            check_answerable = bool(getattr(settings, "ask_check_answerable", True))
+        self.check_answerable = check_answerable
+        if min_answerable_log_odds is None:
+            min_answerable_log_odds = getattr(settings, "ask_min_answerable_log_odds", None)
+        self.min_answerable_log_odds = (
+            DEFAULT_MIN_LOG_ODDS if min_answerable_log_odds is None else min_answerable_log_odds
+        )
         self._no_tools: set[tuple[str, str]] = set()  # endpoints that rejected tool calls
 
     @property
@@ -160,6 +174,12 @@ class QAEngine:
         llm = self.llm
         answer.engine, answer.model = "llm", llm.model
         started = time.perf_counter()
+        check = await self._check(llm, question, ctx, answer)
+        if not check.answerable:
+            self._refuse(answer, ctx, filters, "not_answerable")
+            if stream:
+                stream(answer.answer)
+            return answer
         use_tools = self._use_tools(question, agentic)
         text = ""
         if use_tools:
@@ -175,9 +195,27 @@ class QAEngine:
                 use_tools = False
         if not use_tools:
             text, answer.usage = await self._single_pass(llm, question, ctx, stream)
+        answer.usage = check.usage.add(answer.usage)
         log.info("answer in %.2fs (%d tokens out)", time.perf_counter() - started,
                  answer.usage.tokens_out)  # fmt: skip
         return self._finish(answer, ctx, text, filters)
+
+    async def _check(self, llm: ChatLLM, question: str, ctx: Context, answer: Answer) -> Verdict:
+        """The answerability check (see agent.qa_answerable); skipped when it is off and for
+        questions that span several papers."""
+        if not self.check_answerable or needs_agentic(question) or not ctx.entries:
+            return Verdict(answerable=True, log_odds=None, usage=Usage())
+        verdict = await check_answerable(
+            llm, question, render_paper(ctx.entries[0]), self.min_answerable_log_odds
+        )
+        answer.answerable_log_odds = verdict.log_odds
+        answer.usage = verdict.usage
+        if not verdict.answerable:
+            log.info(
+                "refusing: the model doubts paper [1] answers it (log-odds %.2f < %.2f)",
+                verdict.log_odds, self.min_answerable_log_odds,
+            )  # fmt: skip
+        return verdict
 
     # --- steps -----------------------------------------------------------------------------------
     def _retrieve(self, question: str, filters: Filters, k: int | None) -> tuple[Context, Answer]:

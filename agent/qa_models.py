@@ -104,7 +104,10 @@ class Answer(BaseModel):
     term_coverage: float | None = Field(
         None, description="largest share of the question's term weight found in one paper"
     )
-    refusal_reason: Literal["weak_evidence", "no_papers", "model"] | None = None
+    answerable_log_odds: float | None = Field(
+        None, description="the model's log-odds that the top paper reports what was asked"
+    )
+    refusal_reason: Literal["weak_evidence", "no_papers", "not_answerable", "model"] | None = None
     notice: str | None = Field(None, description="a label shown with the answer (extractive)")
 
     @property

@@ -6,12 +6,16 @@ Engines measured on the same store (demo corpus, MiniLM, hybrid search, k papers
 * extractive (no model): every figure is a real measurement of paperbrief's own code;
 * scripted_llm, against a scripted local OpenAI-compatible server (tests/openai_server.py). The
   script is NOT a language model: it refuses exactly the questions labelled unanswerable / near
-  miss (an oracle) and otherwise cites the first two papers of its context, adding a citation to
+  miss (an oracle: NO in the answerability check, the refusal marker in comparisons, which skip
+  the check) and otherwise cites the first two papers of its context, adding a citation to
   a paper that does not exist to every third answer. So its figures check the plumbing (refusal
   gate + marker detection, citation mapping and stripping, streaming = non-streaming), not a
   model's judgement;
 * llm, with ``--base-url URL --model NAME``: a real OpenAI-compatible endpoint (key from
-  OPENAI_API_KEY), the same questions, the model's own refusals.
+  OPENAI_API_KEY), the same questions, the model's own refusals: its answerability check
+  (agent.qa_answerable) and its refusal marker. ``--refusals-only`` stops after the check (no
+  answers written: a quick way to fit ``ask_min_answerable_log_odds`` for a model, which is
+  fitted on calibration + held out and printed).
 
 The evidence gate refuses before any model call when the best chunk's cosine is under
 ``ask_min_similarity`` and no retrieved paper holds ``ask_min_term_coverage`` of the question's
@@ -142,6 +146,11 @@ def run_scripted_llm(
 
     def script(request: Any) -> dict:
         text = prompt_of(request)
+        if "YES or NO" in text:  # the answerability check: the oracle answers by label
+            question = text.rsplit("Question:", 1)[-1].split("\n\n")[0].strip()
+            no = by_text[question]["kind"] in REFUSE_KINDS
+            return chat_completion("NO" if no else "YES", top_logprobs={"YES": -3.0, "NO": -0.05}
+                                   if no else {"YES": -0.05, "NO": -3.0})  # fmt: skip
         question = text.rsplit("Question:", 1)[-1].strip()
         q = by_text[question]
         if q["kind"] in REFUSE_KINDS:
@@ -169,6 +178,7 @@ def run_llm(
     threshold: float,
     settings: Any,
     injected: dict[str, int] | None = None,
+    refusals_only: bool = False,
 ) -> tuple[list[Row], dict]:
     """Every question through the LLM engine of ``settings``; every fourth also streamed."""
     from agent.llm import make_llm
@@ -185,10 +195,25 @@ def run_llm(
     )
     rows: list[Row] = []
     stream_equal = []
+    if refusals_only:  # retrieval, the gate and the answerability check; no answer written
+        from agent.llm import run_sync
+        from agent.qa_context import Filters
+
+        for q in questions:
+            start = time.perf_counter()
+            ctx, answer = engine._retrieve(q["question"], Filters(), k)
+            if not answer.refused and engine.llm is not None:
+                verdict = run_sync(engine._check(engine.llm, q["question"], ctx, answer))
+                if not verdict.answerable:
+                    engine._refuse(answer, ctx, Filters(), "not_answerable")
+            rows.append(row_of(q, answer, time.perf_counter() - start))
+            rows[-1].extra["log_odds"] = answer.answerable_log_odds
+        return rows, {"refusals_only": True}
     for i, q in enumerate(questions):
         start = time.perf_counter()
         answer = engine.ask(q["question"])
         rows.append(row_of(q, answer, time.perf_counter() - start, injected.get(q["id"], 0)))
+        rows[-1].extra["log_odds"] = answer.answerable_log_odds
         if i % 4 == 0:
             pieces: list[str] = []
             streamed = engine.ask(q["question"], stream=pieces.append)
@@ -301,6 +326,22 @@ def fit_gate(rows: list[Row]) -> tuple[float, float]:
     return t_sim, same[len(same) // 2]
 
 
+def fit_log_odds(rows: list[Row], min_precision: float = 0.9) -> dict[str, Any]:
+    """The answerability cut (ask_min_answerable_log_odds) refusing the most questions that
+    should be refused while refusal precision (gate refusals included) stays >= min_precision."""
+    checked = [r for r in rows if r.extra.get("log_odds") is not None]
+    gated = [r for r in rows if r.reason in ("weak_evidence", "no_papers")]
+    best: dict[str, Any] = {"threshold": None, "precision": None, "recall": None}
+    for cut in sorted({r.extra["log_odds"] for r in checked}):
+        refused = gated + [r for r in checked if r.extra["log_odds"] < cut]
+        tp = sum(r.should_refuse for r in refused)
+        precision = tp / len(refused) if refused else 1.0
+        recall = tp / max(1, sum(r.should_refuse for r in rows))
+        if precision >= min_precision and (best["recall"] is None or recall > best["recall"]):
+            best = {"threshold": round(cut, 3), "precision": precision, "recall": recall}
+    return best
+
+
 def gate_report(tune: list[Row], test: list[Row]) -> dict[str, Any]:
     """Fit the two-signal gate on ``tune`` (with leave-one-out there) and apply it to ``test``."""
     t_sim, t_cov = fit_gate(tune)
@@ -360,8 +401,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 llm_model=args.model,
                 openai_api_key=os.environ.get("OPENAI_API_KEY", "unused"),
             )
-            engines["llm"], info["llm"] = run_llm(agent, questions, args.k, threshold, settings)
+            engines["llm"], info["llm"] = run_llm(
+                agent, questions, args.k, threshold, settings, refusals_only=args.refusals_only
+            )
             info["llm"]["model"] = args.model
+            tune = [r for r in engines["llm"] if r.split in ("calibration", "held_out")]
+            if tune:
+                info["llm"]["answerable_fit"] = fit_log_odds(tune)
         agent.close()
     report: dict[str, Any] = {
         "k": args.k,
@@ -451,6 +497,15 @@ def print_report(r: dict[str, Any]) -> None:
             f"false refusals {g['test_false_refusals']}"
         )
     for engine, info in r["info"].items():
+        fit = info.get("answerable_fit")
+        if fit and fit["threshold"] is not None:
+            print(
+                f"\n{engine}: answerability cut fitted on calibration + held out: refuse under "
+                f"log-odds {fit['threshold']} (refusal P/R {fit['precision']:.3f}/"
+                f"{fit['recall']:.3f}, gate included)"
+            )
+        if "stream_equal" not in info:
+            continue
         shown = sum(info["stream_equal"]), len(info["stream_equal"])
         requests = f"{info['chat_requests']} chat requests; " if "chat_requests" in info else ""
         print(
@@ -472,6 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", help="also measure a real OpenAI-compatible endpoint")
     parser.add_argument("--model", default="gpt-4o-mini", help="model name at --base-url")
     parser.add_argument("--no-scripted", action="store_true", help="skip the scripted server")
+    parser.add_argument(
+        "--refusals-only",
+        action="store_true",
+        help="with --base-url: retrieval, gate and answerability check only (no answers written)",
+    )
     parser.add_argument("--k", type=int, default=6, help="papers in the context")
     parser.add_argument("--threshold", type=float, default=None, help="refusal threshold")
     parser.add_argument("--home", type=Path, default=None, help="reuse/keep the store here")

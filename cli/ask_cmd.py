@@ -72,6 +72,8 @@ def register(app: typer.Typer, state: AppState) -> None:
                 data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]
                 data["evidence"] = answer.evidence
                 data["term_coverage"] = answer.term_coverage
+                data["answerable_log_odds"] = answer.answerable_log_odds
+                data["refusal_reason"] = answer.refusal_reason
             output.print_json(data)
             return
         answer = render_answer(
@@ -223,6 +225,10 @@ def print_notes(answer: Answer, *, verbose: bool, once: bool = False) -> None:
         evidence = f"{answer.evidence:.3f}" if answer.evidence is not None else "n/a"
         if answer.term_coverage is not None:
             evidence += f", term coverage {answer.term_coverage:.2f}"
+        if answer.answerable_log_odds is not None:
+            evidence += f", answerable log-odds {answer.answerable_log_odds:+.2f}"
+        if answer.refusal_reason:
+            evidence += f", refused: {answer.refusal_reason}"
         err.print(
             f"engine {answer.engine} · model {answer.model} · best evidence {evidence} · "
             f"{u.calls} call(s), {u.tokens_in} tokens in, {u.tokens_out} out, ${u.cost:.5f}",

@@ -86,8 +86,10 @@ def chat_completion(
     model: str = "test-model",
     usage: tuple[int, int] | None = (50, 20),
     finish_reason: str | None = None,
+    top_logprobs: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A /v1/chat/completions response body; ``usage=None`` omits the usage block."""
+    """A /v1/chat/completions response body; ``usage=None`` omits the usage block.
+    ``top_logprobs`` ({token: logprob}) become the first token's log-probabilities."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -104,6 +106,20 @@ def chat_completion(
             }
         ],
     }
+    if top_logprobs:
+        first = max(top_logprobs, key=lambda t: top_logprobs[t])
+        body["choices"][0]["logprobs"] = {
+            "content": [
+                {
+                    "token": first,
+                    "logprob": top_logprobs[first],
+                    "bytes": None,
+                    "top_logprobs": [
+                        {"token": t, "logprob": lp, "bytes": None} for t, lp in top_logprobs.items()
+                    ],
+                }
+            ]
+        }
     if usage is not None:
         body["usage"] = {
             "prompt_tokens": usage[0],

@@ -6,6 +6,7 @@ fenced, and the tool-calling loop adds papers and stops after three rounds."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from agent.llm import make_llm
 from agent.models import Paper
 from agent.pipeline import PaperAgent
 from agent.qa import QAEngine
+from agent.qa_answerable import SURE, yes_no_log_odds
 from agent.qa_context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE, REFUSAL_MARKER
 from prompts import FENCE_END, FENCE_START
 
@@ -85,6 +87,7 @@ def make_engine(agent: PaperAgent, server: OpenAIServer | None = None, **kw) -> 
         settings = Settings(llm_base_url=server.url, openai_api_key="test", llm_model="test-model")
         llm = make_llm(settings, backoff=0.01)
     kw.setdefault("agentic", "never")
+    kw.setdefault("check_answerable", False)  # tested on its own below
     return QAEngine(agent.search, llm=llm, get_paper_fn=agent.get_paper, **kw)
 
 
@@ -252,6 +255,92 @@ def test_planted_instruction_reaches_the_model_only_inside_a_fence(agent, server
     text = prompt_of(server.chat_requests[0].json)
     at = text.index("Ignore previous instructions")
     assert text.rfind(FENCE_START, 0, at) > text.rfind(FENCE_END, 0, at)
+
+
+# --- the answerability check -----------------------------------------------------------------
+def _checking(reply: str, top_logprobs: dict[str, float] | None, answer_handler=None):
+    """Answer the check prompt with ``reply`` (and log-probabilities), anything else with
+    ``answer_handler``."""
+
+    def handle(request):
+        if "YES or NO" in prompt_of(request):
+            return chat_completion(reply, top_logprobs=top_logprobs, usage=(90, 1))
+        return answer_handler(request)
+
+    return handle
+
+
+def test_a_near_miss_the_model_doubts_is_refused_before_any_answer_is_written(agent, server):
+    server.handler = _checking("NO", {"NO": -0.09, "YES": -2.5, "No": -6.0})
+    answer = make_engine(agent, server, check_answerable=True).ask(PLANTOK_Q)
+    assert answer.refused and answer.refusal_reason == "not_answerable"
+    assert answer.answerable_log_odds == pytest.approx(
+        math.log(math.exp(-2.5)) - math.log(math.exp(-0.09) + math.exp(-6.0)), abs=1e-6
+    )
+    (check,) = server.chat_requests  # no answer was requested
+    body = check.json
+    assert body["logprobs"] is True and body["top_logprobs"] >= 5
+    assert body["max_completion_tokens"] <= 5 and body["max_tokens"] <= 5  # llama.cpp reads this
+    user = body["messages"][-1]["content"]
+    # Only the best-matching paper is read, fenced as data.
+    assert user.count(FENCE_START) == 1 and user.index(FENCE_START) < user.index(f"id: {PLANTOK}")
+    assert PLANTOK_Q in user
+    assert answer.citations and answer.citations[0].id == PLANTOK  # the closest paper named
+    assert answer.usage.calls == 1 and answer.usage.tokens_in == 90
+
+
+def test_a_doubtful_but_not_confident_no_still_gets_an_answer(agent, server):
+    # The cut is on the log-odds, not on the word: "NO" at 0.45 vs 0.37 is a coin flip.
+    answer_handler = citing(PLANTOK, "PlanTok learns 64 planning tokens [{n}].")
+    server.handler = _checking("NO", {"NO": -0.8, "YES": -1.0}, answer_handler)
+    answer = make_engine(agent, server, check_answerable=True).ask(PLANTOK_Q)
+    assert not answer.refused and [c.id for c in answer.citations] == [PLANTOK]
+    assert answer.answerable_log_odds == pytest.approx(-0.2)
+    assert len(server.chat_requests) == 2 and answer.usage.calls == 2
+    assert answer.usage.tokens_in == 90 + 50  # both calls are counted
+    strict = make_engine(agent, server, check_answerable=True, min_answerable_log_odds=0.0)
+    assert strict.ask(PLANTOK_Q).refusal_reason == "not_answerable"
+
+
+@pytest.mark.parametrize(
+    ("reply", "refused"), [("No.", True), ("Yes", False), ("It depends on the paper", False)]
+)
+def test_an_endpoint_without_log_probabilities_is_taken_at_its_word(agent, server, reply, refused):
+    answer_handler = citing(PLANTOK, "PlanTok learns 64 planning tokens [{n}].")
+    server.handler = _checking(reply, None, answer_handler)
+    answer = make_engine(agent, server, check_answerable=True).ask(PLANTOK_Q)
+    assert answer.refused is refused
+    assert len(server.chat_requests) == (1 if refused else 2)
+
+
+def test_comparisons_and_a_disabled_check_skip_the_extra_call(agent, server):
+    answer_handler = citing(PLANTOK, "PlanTok learns 64 planning tokens [{n}].")
+    server.handler = _checking("NO", {"NO": -0.01, "YES": -9.0}, answer_handler)
+    # One paper cannot hold both sides of a comparison: it is not asked to.
+    answer = make_engine(agent, server, check_answerable=True).ask(
+        "How does PlanTok compare with chain-of-thought prompting on planning tokens?"
+    )
+    assert not answer.refused and answer.answerable_log_odds is None
+    assert all("YES or NO" not in prompt_of(r.json) for r in server.chat_requests)
+    settings = Settings(ask_check_answerable=False)
+    engine = make_engine(agent, server, check_answerable=None, settings=settings)
+    assert not engine.ask(PLANTOK_Q).refused
+    assert all("YES or NO" not in prompt_of(r.json) for r in server.chat_requests)
+
+
+def test_yes_no_log_odds_reads_the_first_word_and_its_variants():
+    def entry(token, alternatives):
+        tops = [{"token": t, "logprob": lp} for t, lp in alternatives.items()]
+        return {"token": token, "logprob": alternatives.get(token, -1.0), "top_logprobs": tops}
+
+    spaced = [entry(" ", {" ": -0.01}), entry("Yes", {"Yes": -0.2, " YES": -2.0, "No": -3.0})]
+    assert yes_no_log_odds("Yes", spaced) == pytest.approx(
+        math.log(math.exp(-0.2) + math.exp(-2.0)) + 3.0
+    )
+    # NO missing from the top list: it is at most as likely as the least likely listed.
+    assert yes_no_log_odds("YES", [entry("YES", {"YES": -0.1, "Sure": -4.0})]) == pytest.approx(3.9)
+    assert yes_no_log_odds("Maybe", [entry("Maybe", {"Maybe": -0.1})]) is None
+    assert yes_no_log_odds("NO, the paper is about 256x256.", []) == -SURE
 
 
 # --- agentic retrieval --------------------------------------------------------------------------
