@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: Fitted with Qwen2.5-Coder-1.5B on bench/questions.jsonl + qa_questions_extra.jsonl
 #: (bench/eval_qa.py): the most near misses refused at refusal precision >= .9.
-DEFAULT_MIN_LOG_ODDS = -1.0
+DEFAULT_MIN_LOG_ODDS = -1.4
 #: Log-odds of a bare YES / NO when the endpoint returns no log-probabilities.
 SURE = 10.0
 _WORD = re.compile(r"[A-Za-z]+")

@@ -184,7 +184,7 @@ def run_llm(
     from agent.llm import make_llm
     from agent.qa import QAEngine
 
-    injected = injected or {}
+    injected = {} if injected is None else injected  # the script fills it as it answers
     engine = QAEngine(
         agent.search,
         llm=make_llm(settings),
@@ -261,7 +261,7 @@ def metrics(rows: list[Row], threshold: float) -> dict[str, Any]:
         "refused_share_by_kind": by_kind,
         "refusal_reasons": {
             reason: sum(r.reason == reason for r in rows)
-            for reason in ("weak_evidence", "no_papers", "model")
+            for reason in ("weak_evidence", "no_papers", "not_answerable", "model")
         },
         "false_refusals": [r.qid for r in rows if r.refused and not r.should_refuse],
         "missed_refusals": [f"{r.qid}:{r.kind}" for r in rows if r.should_refuse and not r.refused],
