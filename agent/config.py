@@ -189,10 +189,10 @@ class Settings(BaseSettings):
         description="With an LLM: before answering, ask it whether the best-matching paper "
         "reports what the question asks (one extra short call), and refuse near misses.",
     )
-    ask_min_answerable_log_odds: float = Field(
-        -1.4,
+    ask_min_answerable_log_odds: float | None = Field(
+        None,
         description="Refuse when the model's log-odds of YES over NO in that check are below "
-        "this (-1.4: fitted for Qwen2.5-Coder-1.5B by bench/eval_qa.py; 0 = its plain answer).",
+        "this; unset = -1.4 (fitted for Qwen2.5-Coder-1.5B by bench/eval_qa.py); 0 = its word.",
     )
     ask_k: int = Field(6, ge=1, le=50, description="Papers in an answer's context.")
     ask_agentic: Literal["auto", "always", "never"] = Field(

@@ -192,13 +192,19 @@ class ChatLLM:
         if names:
             err.hint = f"Set PAPERBRIEF_LLM_MODEL to one of: {', '.join(names)}."
 
-    async def achat(self, messages: Sequence[Message]) -> tuple[str, Usage]:
-        """Plain text completion (for digest/QA helpers), with the same retries and accounting."""
+    async def _text_reply(
+        self, runnable: Any, messages: Sequence[Message]
+    ) -> tuple[Any, str, Usage]:
         tally = Usage()
-        reply = await self._invoke(self.chat_model, messages, tally, retry_5xx=True)
+        reply = await self._invoke(runnable, messages, tally, retry_5xx=True)
         text = str(reply.content or "")
         usage = self._usage_of(reply, messages, text)
         usage.calls = tally.calls
+        return reply, text, usage
+
+    async def achat(self, messages: Sequence[Message]) -> tuple[str, Usage]:
+        """Plain text completion (for digest/QA helpers), with the same retries and accounting."""
+        _, text, usage = await self._text_reply(self.chat_model, messages)
         return text, usage
 
     async def achat_logprobs(
@@ -218,11 +224,7 @@ class ChatLLM:
             runnable = self.chat_model.bind(**kwargs)
         except (AttributeError, TypeError):  # an injected chat model without bind()
             runnable = self.chat_model
-        tally = Usage()
-        reply = await self._invoke(runnable, messages, tally, retry_5xx=True)
-        text = str(reply.content or "")
-        usage = self._usage_of(reply, messages, text)
-        usage.calls = tally.calls
+        reply, text, usage = await self._text_reply(runnable, messages)
         meta = getattr(reply, "response_metadata", None) or {}
         content = (meta.get("logprobs") or {}).get("content") or []
         return text, [c for c in content if isinstance(c, dict)], usage

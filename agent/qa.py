@@ -174,8 +174,10 @@ class QAEngine:
         llm = self.llm
         answer.engine, answer.model = "llm", llm.model
         started = time.perf_counter()
-        check = await self._check(llm, question, ctx, answer)
+        check = await self._check(llm, question, ctx)
+        answer.answerable_log_odds = check.log_odds
         if not check.answerable:
+            answer.usage = check.usage
             self._refuse(answer, ctx, filters, "not_answerable")
             if stream:
                 stream(answer.answer)
@@ -200,7 +202,7 @@ class QAEngine:
                  answer.usage.tokens_out)  # fmt: skip
         return self._finish(answer, ctx, text, filters)
 
-    async def _check(self, llm: ChatLLM, question: str, ctx: Context, answer: Answer) -> Verdict:
+    async def _check(self, llm: ChatLLM, question: str, ctx: Context) -> Verdict:
         """The answerability check (see agent.qa_answerable); skipped when it is off and for
         questions that span several papers."""
         if not self.check_answerable or needs_agentic(question) or not ctx.entries:
@@ -208,8 +210,6 @@ class QAEngine:
         verdict = await check_answerable(
             llm, question, render_paper(ctx.entries[0]), self.min_answerable_log_odds
         )
-        answer.answerable_log_odds = verdict.log_odds
-        answer.usage = verdict.usage
         if not verdict.answerable:
             log.info(
                 "refusing: the model doubts paper [1] answers it (log-odds %.2f < %.2f)",

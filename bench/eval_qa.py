@@ -203,7 +203,8 @@ def run_llm(
             start = time.perf_counter()
             ctx, answer = engine._retrieve(q["question"], Filters(), k)
             if not answer.refused and engine.llm is not None:
-                verdict = run_sync(engine._check(engine.llm, q["question"], ctx, answer))
+                verdict = run_sync(engine._check(engine.llm, q["question"], ctx))
+                answer.answerable_log_odds = verdict.log_odds
                 if not verdict.answerable:
                     engine._refuse(answer, ctx, Filters(), "not_answerable")
             rows.append(row_of(q, answer, time.perf_counter() - start))
