@@ -5,10 +5,10 @@ method that needs them runs.
 """
 
 from agent.config import Settings
-from agent.digest_models import Digest, Theme
+from agent.digest.models import Digest, Theme
 from agent.errors import PaperbriefError
 from agent.models import Paper, RunReport, SearchHit, SourceReport, SourceStatus, Summary
-from agent.qa_models import Answer, Citation
+from agent.qa.models import Answer, Citation
 
 __all__ = [
     "Answer",

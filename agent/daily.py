@@ -22,7 +22,7 @@ from agent.lock import RunLock
 from agent.models import ItemFailure, RunReport
 
 if TYPE_CHECKING:
-    from agent.digest_models import Digest
+    from agent.digest.models import Digest
     from agent.pipeline import PaperAgent, Progress
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _run(
     now: datetime | None,
     progress: Progress | None,
 ) -> DailyResult:
-    from agent.digest_flow import history_for, select_papers
+    from agent.digest.flow import history_for, select_papers
 
     now = now or datetime.now(UTC)
     report = RunReport(step="run")
@@ -121,7 +121,7 @@ def _run(
 
     # 4. deliver.
     recipients = list(email if email is not None else agent.settings.email_to)
-    from agent.render import write_digest
+    from agent.digest.render import write_digest
 
     for path in out:
         write_digest(digest, path)
@@ -169,7 +169,7 @@ def _email(
 
 
 def _remember_delivered(agent: PaperAgent, digest: Digest) -> None:
-    from agent.digest_flow import history_for
+    from agent.digest.flow import history_for
 
     history = history_for(agent.settings)
     try:
@@ -179,7 +179,7 @@ def _remember_delivered(agent: PaperAgent, digest: Digest) -> None:
 
 
 def _last_sent(agent: PaperAgent) -> datetime | None:
-    from agent.digest_flow import history_for
+    from agent.digest.flow import history_for
 
     history = history_for(agent.settings)
     try:

@@ -18,8 +18,8 @@ from agent.config import Settings
 from agent.models import Paper, Progress, RunReport, SourceReport, SourceStatus
 
 if TYPE_CHECKING:
-    from agent.http import HttpClient
     from agent.sources.base import FetchRequest, Source
+    from agent.sources.http import HttpClient
     from store import PaperStore
 
 log = logging.getLogger(__name__)

@@ -26,14 +26,14 @@ from agent.models import (
 )
 
 if TYPE_CHECKING:
-    from agent.chat import ChatSession
-    from agent.digest_models import Digest, SendResult
-    from agent.http import HttpClient
-    from agent.llm import ChatLLM
-    from agent.qa import QAEngine
-    from agent.qa_models import Answer, ToolCall
+    from agent.digest.models import Digest, SendResult
+    from agent.llm.chat import ChatLLM
+    from agent.qa.chat import ChatSession
+    from agent.qa.engine import QAEngine
+    from agent.qa.models import Answer, ToolCall
     from agent.sources.base import FetchRequest
-    from agent.summarize import Summarizer
+    from agent.sources.http import HttpClient
+    from agent.summaries.summarizer import Summarizer
     from store import Embedder, PaperStore
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class PaperAgent:
     def llm(self) -> ChatLLM | None:
         """The configured chat model, or None: then every step uses its no-model engine."""
         if not self._llm_resolved:
-            from agent.llm import make_llm
+            from agent.llm.chat import make_llm
 
             self._llm = make_llm(self.settings)
             self._llm_resolved = True
@@ -142,7 +142,7 @@ class PaperAgent:
     @property
     def summarizer(self) -> Summarizer:
         if self._summarizer is None:
-            from agent.summarize import Summarizer
+            from agent.summaries.summarizer import Summarizer
             from store.summary_cache import SummaryCache
 
             self.settings.home.mkdir(parents=True, exist_ok=True)
@@ -154,7 +154,7 @@ class PaperAgent:
     @property
     def http(self) -> HttpClient:
         if self._http is None:
-            from agent.http import HttpClient
+            from agent.sources.http import HttpClient
 
             self._http = HttpClient.from_settings(self.settings)
         return self._http
@@ -306,7 +306,7 @@ class PaperAgent:
         extractive no-model engine when none is configured)."""
         engine = self._qa
         if engine is None:
-            from agent.qa import QAEngine
+            from agent.qa.engine import QAEngine
 
             engine = QAEngine(
                 self.search,
@@ -363,7 +363,7 @@ class PaperAgent:
         source: str | None = None,
     ) -> ChatSession:
         """A conversation: follow-ups are rewritten into standalone questions before retrieval."""
-        from agent.chat import ChatSession
+        from agent.qa.chat import ChatSession
 
         return ChatSession(self.qa, since=since, k=k, category=category, source=source)
 
@@ -387,7 +387,7 @@ class PaperAgent:
         progress: Progress | None = None,
     ) -> Digest:
         """Themed digest of the papers in the window; saved under home/digests unless save=False."""
-        from agent.digest_flow import make_digest
+        from agent.digest.flow import make_digest
 
         with store_errors():
             return make_digest(
@@ -412,7 +412,7 @@ class PaperAgent:
         self, digest: Digest, to: Sequence[str] | None = None, *, ssl_context: Any = None
     ) -> SendResult:
         """E-mail a digest (to ``email_to`` by default) and remember its papers as sent."""
-        from agent.digest_flow import deliver
+        from agent.digest.flow import deliver
 
         return deliver(self, digest, to, ssl_context=ssl_context)
 

@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from agent.digest import build_digest  # noqa: E402
-from agent.relevance import InterestProfile  # noqa: E402
-from agent.render import render_all  # noqa: E402
+from agent.digest.build import build_digest  # noqa: E402
+from agent.digest.relevance import InterestProfile  # noqa: E402
+from agent.digest.render import render_all  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 6, tzinfo=UTC)
 COMMON = (
@@ -96,8 +96,8 @@ def count_llm_calls(papers, vectors) -> tuple[int, int, int]:
     from openai_server import OpenAIServer, structured
 
     from agent.config import Settings
-    from agent.llm import make_llm
-    from agent.theme_naming import LLMThemeNamer
+    from agent.digest.naming import LLMThemeNamer
+    from agent.llm.chat import make_llm
     from store.digest_history import DigestHistory
 
     reply = structured({"name": "A theme", "overview": "What connects them."})

@@ -29,8 +29,8 @@ from bench_store import RandomUnitEmbedder, load, pct, synth_papers, synth_queri
 
 from agent.config import Settings  # noqa: E402
 from agent.pipeline import PaperAgent  # noqa: E402
-from agent.qa import QAEngine  # noqa: E402
-from agent.qa_context import Filters  # noqa: E402
+from agent.qa.context import Filters  # noqa: E402
+from agent.qa.engine import QAEngine  # noqa: E402
 from store import PaperStore, make_embedder  # noqa: E402
 
 
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 def ttft(agent: PaperAgent, queries: list[str], k: int) -> None:
     from openai_server import OpenAIServer, chat_completion
 
-    from agent.llm import make_llm
-    from agent.tokens import TokenCounter
+    from agent.llm.chat import make_llm
+    from agent.llm.tokens import TokenCounter
 
     answer = "A streamed answer of a few words [1]. " * 8
     with OpenAIServer(handler=lambda req: chat_completion(answer)) as server:

@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from agent.config import Settings  # noqa: E402
-from agent.extractive import summarize_extractive  # noqa: E402
-from agent.llm import make_llm  # noqa: E402
-from agent.llm_structured import json_mode_hint, schema_of  # noqa: E402
+from agent.llm.chat import make_llm  # noqa: E402
+from agent.llm.structured import json_mode_hint, schema_of  # noqa: E402
+from agent.llm.tokens import TokenCounter  # noqa: E402
 from agent.models import Paper, SummaryDraft  # noqa: E402
-from agent.readability import fk_grade  # noqa: E402
-from agent.summarize import Summarizer  # noqa: E402
-from agent.tokens import TokenCounter  # noqa: E402
+from agent.summaries.extractive import summarize_extractive  # noqa: E402
+from agent.summaries.readability import fk_grade  # noqa: E402
+from agent.summaries.summarizer import Summarizer  # noqa: E402
 from store.summary_cache import SummaryCache  # noqa: E402
 
 

@@ -13,7 +13,7 @@ Engines measured on the same store (demo corpus, MiniLM, hybrid search, k papers
   model's judgement;
 * llm, with ``--base-url URL --model NAME``: a real OpenAI-compatible endpoint (key from
   OPENAI_API_KEY), the same questions, the model's own refusals: its answerability check
-  (agent.qa_answerable) and its refusal marker. ``--refusals-only`` stops after the check (no
+  (agent.qa.answerable) and its refusal marker. ``--refusals-only`` stops after the check (no
   answers written: a quick way to fit ``ask_min_answerable_log_odds`` for a model, which is
   fitted on calibration + held out and printed).
 
@@ -121,7 +121,7 @@ def row_of(q: dict[str, Any], answer: Any, seconds: float, injected: int = 0) ->
 
 
 def run_extractive(agent: Any, questions: list[dict], k: int, threshold: float) -> list[Row]:
-    from agent.qa import QAEngine
+    from agent.qa.engine import QAEngine
 
     engine = QAEngine(agent.search, get_paper_fn=agent.get_paper, k=k, min_similarity=threshold)
     rows = []
@@ -139,7 +139,7 @@ def run_scripted_llm(
     from openai_server import OpenAIServer, chat_completion
 
     from agent.config import Settings
-    from agent.qa_context import REFUSAL_MARKER
+    from agent.qa.context import REFUSAL_MARKER
 
     by_text = {q["question"]: q for q in questions}
     injected: dict[str, int] = {}
@@ -181,8 +181,8 @@ def run_llm(
     refusals_only: bool = False,
 ) -> tuple[list[Row], dict]:
     """Every question through the LLM engine of ``settings``; every fourth also streamed."""
-    from agent.llm import make_llm
-    from agent.qa import QAEngine
+    from agent.llm.chat import make_llm
+    from agent.qa.engine import QAEngine
 
     injected = {} if injected is None else injected  # the script fills it as it answers
     engine = QAEngine(
@@ -196,8 +196,8 @@ def run_llm(
     rows: list[Row] = []
     stream_equal = []
     if refusals_only:  # retrieval, the gate and the answerability check; no answer written
-        from agent.llm import run_sync
-        from agent.qa_context import Filters
+        from agent.llm.chat import run_sync
+        from agent.qa.context import Filters
 
         for q in questions:
             start = time.perf_counter()
@@ -296,8 +296,8 @@ def calibrate(rows: list[Row]) -> dict[str, Any]:
 
 
 def gate_refuses(row: Row, t_sim: float, t_cov: float) -> bool:
-    """The ask path's evidence gate (agent.qa_context.weak_evidence) at these thresholds."""
-    from agent.qa_context import weak_evidence
+    """The ask path's evidence gate (agent.qa.context.weak_evidence) at these thresholds."""
+    from agent.qa.context import weak_evidence
 
     return weak_evidence(row.evidence, t_sim, row.coverage, t_cov)
 
@@ -377,7 +377,7 @@ def _mean(values: list) -> float:
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from agent.qa_context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE
+    from agent.qa.context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE
 
     threshold = args.threshold if args.threshold is not None else DEFAULT_MIN_SIMILARITY
     questions = load_questions(

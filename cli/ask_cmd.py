@@ -12,7 +12,7 @@ from cli import output
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.qa_models import Answer, ToolCall
+    from agent.qa.models import Answer, ToolCall
     from cli.main import AppState
 
 Run = Callable[[Callable[[str], None] | None, Callable[["ToolCall"], None] | None], "Answer"]
@@ -102,8 +102,8 @@ def register(app: typer.Typer, state: AppState) -> None:
 
         Commands: /sources, /since 7d, /clear, /quit.
         """
-        from agent.chat import HELP
         from agent.errors import PaperbriefError
+        from agent.qa.chat import HELP
 
         session = state.agent().chat(since=since, k=k, category=category, source=source)
         show = verbose or state.verbosity > 0

@@ -57,7 +57,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         ] = False,
     ) -> None:
         """Group what is new into named themes and deliver it (stdout, a file, or e-mail)."""
-        from agent.render import render, write_digest
+        from agent.digest.render import render, write_digest
 
         agent = state.agent()
         settings = state.settings()
@@ -121,8 +121,8 @@ def _folder(settings: Any, digest_id: str) -> str:
 
 def _would_send(settings: Any, built: Any, recipients: list[str]) -> dict[str, Any]:
     """Where the digest would go, checked as far as possible without connecting."""
+    from agent.digest.mail import SmtpConfig, check_address
     from agent.errors import PaperbriefError
-    from agent.mailer import SmtpConfig, check_address
 
     info: dict[str, Any] = {"to": recipients, "subject": built.subject}
     try:

@@ -54,7 +54,7 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """Write a commented config file (every setting explained) from a few questions or flags."""
         from agent.config import default_config_path
-        from agent.config_template import write_config
+        from agent.onboarding.config_template import write_config
 
         chosen: dict[str, Any] = {
             "arxiv_categories": _split(categories),
@@ -90,7 +90,7 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """Check config, store, embedder, BM25 index, LLM endpoint, SMTP login and each source,
         and say what to fix."""
-        from agent.health import CheckStatus, run_checks
+        from agent.onboarding.doctor import CheckStatus, run_checks
 
         checks = run_checks(state.agent())
         failed = any(c.status is CheckStatus.FAIL for c in checks)

@@ -87,7 +87,7 @@ def register(app: typer.Typer, get_agent: Callable[[], PaperAgent]) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
         """Send one tiny request: endpoint, model, structured-output method and latency."""
-        from agent.llm import check_endpoint
+        from agent.llm.chat import check_endpoint
 
         result = check_endpoint(get_agent().settings)
         if as_json:

@@ -10,11 +10,11 @@ from openai_script_helpers import citing, prompt_of
 from openai_server import OpenAIServer, chat_completion
 from test_qa import PLANTOK, agent, qa_store
 
-from agent.chat import ChatSession, looks_like_follow_up
 from agent.config import Settings
 from agent.errors import InputError
-from agent.llm import make_llm
-from agent.qa import QAEngine
+from agent.llm.chat import make_llm
+from agent.qa.chat import ChatSession, looks_like_follow_up
+from agent.qa.engine import QAEngine
 
 __all__ = ["agent", "qa_store"]  # fixtures shared with test_qa
 RETRACE = "demo-0001"

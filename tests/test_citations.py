@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.citations import check_citations, find_citations
+from agent.qa.citations import check_citations, find_citations
 
 
 def test_valid_citations_are_kept_in_first_cited_order():

@@ -10,11 +10,11 @@ import pytest
 from openai_server import OpenAIServer, Reply, error_body, structured
 
 from agent.config import Settings
-from agent.digest import build_digest, first_sentence, safe_url, short_authors
-from agent.llm import make_llm
+from agent.digest.build import build_digest, first_sentence, safe_url, short_authors
+from agent.digest.naming import LLMThemeNamer
+from agent.digest.relevance import InterestProfile
+from agent.llm.chat import make_llm
 from agent.models import Paper, SourceReport, SourceStatus, Summary
-from agent.relevance import InterestProfile
-from agent.theme_naming import LLMThemeNamer
 from store.digest_history import DigestHistory
 
 NOW = datetime(2026, 11, 25, 6, tzinfo=UTC)

@@ -18,7 +18,7 @@ from test_mailer import smtp_server
 from typer.testing import CliRunner
 
 from agent.config import Settings
-from agent.digest_flow import deliver, make_digest
+from agent.digest.flow import deliver, make_digest
 from agent.errors import DeliveryError
 from agent.pipeline import PaperAgent
 from agent.sources.base import FetchRequest

@@ -3,15 +3,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.extractive import (
+from agent.models import Paper
+from agent.summaries.extractive import (
     NO_LLM_NOTICE,
     clean_text,
     key_terms,
     split_sentences,
     summarize_extractive,
 )
-from agent.faithfulness import MAX_TLDR_WORDS, check_numbers
-from agent.models import Paper
+from agent.summaries.faithfulness import MAX_TLDR_WORDS, check_numbers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
 
@@ -110,7 +110,7 @@ def test_planted_instructions_are_never_extracted():
 
 
 def test_readability_grade_orders_plain_and_dense_text():
-    from agent.readability import compare, fk_grade
+    from agent.summaries.readability import compare, fk_grade
 
     plain = "The cat sat on the mat. It was a warm day. The cat slept."
     dense = (

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from agent.faithfulness import (
+from agent.models import KeyTerm, SummaryDraft
+from agent.summaries.faithfulness import (
     check_instruction_leaks,
     check_names,
     check_numbers,
     check_summary,
     injected_spans,
 )
-from agent.models import KeyTerm, SummaryDraft
 from prompts import FENCE_END
 
 ABSTRACT = (

@@ -13,7 +13,7 @@ from httpserver import LocalHTTPServer, Resp, unused_port
 
 from agent.config import Settings
 from agent.errors import ConfigError, SourceHTTPError, SourceUnreachable
-from agent.http import HttpClient
+from agent.sources.http import HttpClient
 
 
 @pytest.fixture
@@ -110,7 +110,10 @@ def test_connection_reset_and_read_timeout_are_retried(srv):
 
 def test_retry_is_logged_with_url_but_not_headers(srv, caplog):
     srv.route("/x", [Resp(502), Resp(200, "ok")])
-    with caplog.at_level(logging.INFO, logger="agent.http"), client(user_agent="secret-ua") as h:
+    with (
+        caplog.at_level(logging.INFO, logger="agent.sources.http"),
+        client(user_agent="secret-ua") as h,
+    ):
         h.get(srv.url("/x"), params={"date": "2025-01-14"})
     text = caplog.text
     assert "/x?date=2025-01-14" in text and "502" in text

@@ -11,8 +11,8 @@ import pytest
 from openai_server import OpenAIServer, Reply, chat_completion, error_body, structured
 
 from agent.config import Settings
-from agent.llm import check_endpoint, make_llm, run_sync
-from agent.llm_errors import LLMCallError
+from agent.llm.chat import check_endpoint, make_llm, run_sync
+from agent.llm.errors import LLMCallError
 from agent.models import SummaryDraft
 from store.summary_cache import SummaryCache
 

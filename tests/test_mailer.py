@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from agent.config import Settings
-from agent.digest_models import Digest, DigestPaper
+from agent.digest.mail import SmtpConfig, build_message, send_digest, send_message
+from agent.digest.models import Digest, DigestPaper
+from agent.digest.render import render_all
 from agent.errors import ConfigError, DeliveryError, InputError
-from agent.mailer import SmtpConfig, build_message, send_digest, send_message
-from agent.render import render_all
 
 
 def free_port() -> int:

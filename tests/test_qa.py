@@ -15,12 +15,12 @@ from openai_script_helpers import calling, citing, number_of, numbers_in, prompt
 from openai_server import OpenAIServer, Reply, chat_completion, error_body
 
 from agent.config import Settings
-from agent.llm import make_llm
+from agent.llm.chat import make_llm
 from agent.models import Paper
 from agent.pipeline import PaperAgent
-from agent.qa import QAEngine
-from agent.qa_answerable import SURE, yes_no_log_odds
-from agent.qa_context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE, REFUSAL_MARKER
+from agent.qa.answerable import SURE, yes_no_log_odds
+from agent.qa.context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE, REFUSAL_MARKER
+from agent.qa.engine import QAEngine
 from prompts import FENCE_END, FENCE_START
 
 DEMO = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
@@ -408,7 +408,7 @@ def test_endpoint_without_tool_support_falls_back_to_one_retrieval(agent, server
 def test_evidence_gate_default_follows_the_embedder():
     from types import SimpleNamespace
 
-    from agent.qa import DEFAULT_MIN_SIMILARITY, default_min_similarity
+    from agent.qa.engine import DEFAULT_MIN_SIMILARITY, default_min_similarity
 
     assert default_min_similarity(Settings()) == DEFAULT_MIN_SIMILARITY  # bundled MiniLM
     # Another embedder's cosines live on another scale: no MiniLM threshold for it.

@@ -7,7 +7,7 @@ import pytest
 from test_qa import OFF_TOPIC_Q, PLANTOK, PLANTOK_Q, QUADRUPED, agent, make_engine, qa_store
 
 from agent.errors import InputError
-from agent.qa_extractive import EXTRACTIVE_LABEL, best_sentences
+from agent.qa.extractive import EXTRACTIVE_LABEL, best_sentences
 
 __all__ = ["agent", "qa_store"]  # fixtures shared with test_qa
 
@@ -63,8 +63,8 @@ def test_best_sentences_prefers_rare_question_words():
 
 def test_a_second_paper_is_quoted_when_it_holds_the_question_terms_as_well_as_the_first():
     from agent.models import Paper
-    from agent.qa import QAEngine
-    from agent.qa_context import Context
+    from agent.qa.context import Context
+    from agent.qa.engine import QAEngine
 
     def paper(pid: str) -> Paper:
         return Paper(id=pid, title=pid, abstract="Text.", source="file")

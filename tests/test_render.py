@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from agent.digest_models import Digest, DigestPaper, DigestStats, Theme
+from agent.digest.models import Digest, DigestPaper, DigestStats, Theme
+from agent.digest.render import format_for_path, md_escape, render, render_all
 from agent.errors import InputError
-from agent.render import format_for_path, md_escape, render, render_all
 
 EVIL = 'Evil <script>alert("x")</script> [click](javascript:alert(1)) **bold** & co'
 

@@ -12,9 +12,9 @@ from httpserver import LocalHTTPServer, Recorded, Resp
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError, SourceHTTPError
-from agent.http import HttpClient
 from agent.sources import FetchRequest, build_source
 from agent.sources.arxiv_api import ArxivApiSource
+from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 PAGE1 = "arxiv_api_search_testing_start0_max10.atom.xml"

@@ -11,8 +11,8 @@ from httpserver import LocalHTTPServer, Resp
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError
-from agent.http import HttpClient
 from agent.sources import FetchRequest, build_source
+from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 RSS2 = "arxiv_rss2_multi-cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_excerpt.xml"

@@ -11,10 +11,10 @@ import pytest
 
 from agent.config import Settings
 from agent.errors import InputError
-from agent.http import HttpClient
 from agent.sources import FetchRequest, build_source
 from agent.sources._ids import title_key
 from agent.sources.files import detect_format, read_papers
+from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 ABSTRACT = (

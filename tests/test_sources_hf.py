@@ -12,9 +12,9 @@ from httpserver import LocalHTTPServer, Recorded, Resp
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError
-from agent.http import HttpClient
 from agent.sources import FetchRequest
 from agent.sources.hf import HfDailySource
+from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 NEW = "hf_daily_papers_2026-08-19.json"

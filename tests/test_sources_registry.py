@@ -6,8 +6,8 @@ import pytest
 
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.http import HttpClient
 from agent.sources import SOURCE_NAMES, FetchRequest, FetchResult, build_source
+from agent.sources.http import HttpClient
 
 
 def test_every_name_builds_a_source_with_that_name(tmp_path):

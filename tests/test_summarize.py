@@ -14,10 +14,10 @@ from openai_server import OpenAIServer, Reply, error_body, structured
 from typer.testing import CliRunner
 
 from agent.config import Settings
-from agent.extractive import NO_LLM_NOTICE
-from agent.llm import make_llm
+from agent.llm.chat import make_llm
 from agent.models import Paper
-from agent.summarize import Summarizer
+from agent.summaries.extractive import NO_LLM_NOTICE
+from agent.summaries.summarizer import Summarizer
 from prompts import FENCE_END, FENCE_START
 from store.summary_cache import SummaryCache
 

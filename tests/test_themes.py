@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.keywords import distinctive_terms, name_from_terms
-from agent.themes import cluster, k_range, silhouette, spherical_kmeans
+from agent.digest.keywords import distinctive_terms, name_from_terms
+from agent.digest.themes import cluster, k_range, silhouette, spherical_kmeans
 
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.tokens import (
+from agent.llm.tokens import (
     EXPECTED_SHA256,
     TokenCounter,
     cache_key,
@@ -51,7 +51,7 @@ def test_tiktoken_loads_offline_from_a_fresh_cache(tmp_path: Path, encoding: str
     # A fresh interpreter, an empty cache dir and a dead proxy: any download attempt fails,
     # so this passes only through the files we ship.
     code = (
-        "import sys; from pathlib import Path; from agent.tokens import get_encoding;"
+        "import sys; from pathlib import Path; from agent.llm.tokens import get_encoding;"
         f"enc = get_encoding({encoding!r}, Path(sys.argv[1]));"
         "print(len(enc.encode('Tokens, counted offline.')))"
     )

@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError, SourceHTTPError
-from agent.http import HttpClient
 from agent.models import ItemFailure, Paper, utcnow
 from agent.sources._atom import AtomPage, is_atom_feed, parse_api_page
 from agent.sources._xml import XMLSyntaxError, parse_xml, watermark_date
 from agent.sources.arxiv_rss import check_categories
 from agent.sources.base import FetchRequest, FetchResult
+from agent.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 

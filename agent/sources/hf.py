@@ -14,11 +14,11 @@ from typing import Any
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError
-from agent.http import HttpClient
 from agent.models import ItemFailure, Paper, utcnow
 from agent.sources._ids import arxiv_abs_url, arxiv_pdf_url, clean_text, paper_key
 from agent.sources._xml import parse_datetime, watermark_date
 from agent.sources.base import FetchRequest, FetchResult
+from agent.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.http import HttpClient
 from agent.sources.arxiv_api import ArxivApiSource
 from agent.sources.arxiv_rss import ArxivRssSource
 from agent.sources.base import Source
 from agent.sources.files import FileSource
 from agent.sources.hf import HfDailySource
+from agent.sources.http import HttpClient
 
 _FACTORIES: dict[str, Callable[[Settings, HttpClient], Source]] = {
     "arxiv-rss": ArxivRssSource,

@@ -23,7 +23,7 @@ from agent.models import Usage
 from prompts import load_prompt
 
 if TYPE_CHECKING:
-    from agent.llm import ChatLLM
+    from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Literal
 
 from agent.dates import parse_since
 from agent.models import Usage
-from agent.qa_context import Since
-from agent.qa_models import Answer, Citation, ToolCall
-from agent.qa_stream import OnDelta
+from agent.qa.context import Since
+from agent.qa.models import Answer, Citation, ToolCall
+from agent.qa.stream import OnDelta
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
-    from agent.qa import QAEngine
+    from agent.qa.engine import QAEngine
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class ChatSession:
         stream: OnDelta | None = None,
         on_tool_call: Callable[[ToolCall], None] | None = None,
     ) -> Answer:
-        from agent.llm import run_sync
+        from agent.llm.chat import run_sync
 
         return run_sync(self.aask(question, stream=stream, on_tool_call=on_tool_call))
 

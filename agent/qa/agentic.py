@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from agent.dates import parse_since
 from agent.errors import InputError
-from agent.llm_errors import LLMCallError
+from agent.llm.errors import LLMCallError
 from agent.models import Usage
-from agent.qa_context import REFUSAL_MARKER, Context, Filters, GetPaperFn, SearchFn
-from agent.qa_models import ToolCall
-from agent.qa_stream import MarkerFilter, OnDelta, stream_reply, text_of, usage_of
+from agent.qa.context import REFUSAL_MARKER, Context, Filters, GetPaperFn, SearchFn
+from agent.qa.models import ToolCall
+from agent.qa.stream import MarkerFilter, OnDelta, stream_reply, text_of, usage_of
 from prompts import load_prompt
 
 if TYPE_CHECKING:
-    from agent.llm import ChatLLM
+    from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
 

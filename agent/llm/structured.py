@@ -9,7 +9,7 @@ Methods, tried in order until one is accepted by the endpoint (DESIGN §3: llama
 
 Whatever the method, the reply is parsed leniently (code fences, ``<think>`` blocks, prose
 around the object) and validated against the schema; this module only builds requests and
-parses replies, the retry/backoff policy lives in ``agent.llm``.
+parses replies, the retry/backoff policy lives in ``agent.llm.chat``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Streaming a chat reply token by token, with the LLM layer's retry policy and accounting.
 
-``ChatLLM`` (agent.llm) has no streaming call, so this module adds one on top of its pieces:
+``ChatLLM`` (agent.llm.chat) has no streaming call, so this module adds one on top of its pieces:
 errors are classified by ``classify_error``, retried with the same backoff settings but only
 before the first token arrived (a half-shown answer cannot be retried invisibly), and tokens are
 counted from the endpoint's usage chunk, or with tiktoken when it sends none.
@@ -14,12 +14,12 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent.llm_errors import classify_error
+from agent.llm.errors import classify_error
 from agent.models import Usage
-from agent.qa_context import REFUSAL_MARKER
+from agent.qa.context import REFUSAL_MARKER
 
 if TYPE_CHECKING:
-    from agent.llm import ChatLLM
+    from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from agent.extractive import clean_text
 from agent.models import Paper, SearchHit
-from agent.qa_models import Citation
+from agent.qa.models import Citation
+from agent.summaries.extractive import clean_text
 from prompts import FENCE_END, FENCE_START, fence
 
 #: What the model replies when the papers do not answer the question. Shared by the prompts

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from agent.digest_models import Digest, SendResult
+from agent.digest.models import Digest, SendResult
 from agent.errors import ConfigError, DeliveryError, InputError, MissingKeyError
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from agent.render import RenderedDigest
+    from agent.digest.render import RenderedDigest
 
 log = logging.getLogger(__name__)
 Security = Literal["starttls", "tls", "none"]
@@ -263,7 +263,7 @@ def send_digest(
     config: SmtpConfig | None = None,
 ) -> SendResult:
     """Render (unless given), build the message and send it to ``to``."""
-    from agent.render import render_all
+    from agent.digest.render import render_all
 
     to = [check_address(a) for a in to]  # a bad address fails before any connection
     config = config or SmtpConfig.from_settings(settings)

@@ -1,5 +1,5 @@
 """Grouping papers into themes: spherical k-means on their vectors, the number of themes chosen by
-silhouette (keywords per theme are in ``agent.keywords``).
+silhouette (keywords per theme are in ``agent.digest.keywords``).
 
 Why not scikit-learn: the whole job is k-means on a few thousand unit vectors plus one silhouette
 per candidate k, about 80 lines of numpy that run in well under a second for 2,000 papers; a

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from agent.digest_models import Digest, DigestPaper
+from agent.digest.models import Digest, DigestPaper
 
 Format = Literal["html", "md", "txt"]
 FORMATS: tuple[Format, ...] = ("html", "md", "txt")
@@ -34,7 +34,7 @@ def md_escape(value: Any) -> Any:
 @cache
 def _env(kind: Format) -> Environment:
     common: dict[str, Any] = {
-        "loader": PackageLoader("agent", "templates"),
+        "loader": PackageLoader("agent.digest", "templates"),
         "undefined": StrictUndefined,
         "trim_blocks": True,
         "lstrip_blocks": True,
@@ -55,7 +55,7 @@ def _env(kind: Format) -> Environment:
 def stylesheet(name: str) -> str:
     from importlib import resources
 
-    return resources.files("agent").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("agent.digest").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

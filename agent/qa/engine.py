@@ -6,9 +6,9 @@
 2. gate: if even the best chunk is far from the question (cosine under ``ask_min_similarity``)
    the answer is a one-sentence refusal naming the closest papers, and no model is called;
    with an LLM, it is then asked whether the top paper reports what the question asks (one
-   short call, agent.qa_answerable), and a near miss is refused the same way;
+   short call, agent.qa.answerable), and a near miss is refused the same way;
 3. answer: the LLM writes from the numbered, fenced papers only (optionally calling
-   ``search_papers`` / ``get_paper`` first, see agent.qa_agentic), or, with no LLM, the
+   ``search_papers`` / ``get_paper`` first, see agent.qa.agentic), or, with no LLM, the
    extractive engine quotes the best-matching sentences;
 4. check: citations that point to no paper are removed and counted, an answer citing nothing is
    flagged, and the refusal marker becomes the same one-sentence refusal as in step 2.
@@ -24,18 +24,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.citations import check_citations
-from agent.faithfulness import ungrounded_facts
 from agent.models import Usage
-from agent.qa_agentic import (
+from agent.qa.agentic import (
     MAX_TOOL_ROUNDS,
     ToolRunner,
     ToolsUnsupported,
     agentic_answer,
     needs_agentic,
 )
-from agent.qa_answerable import DEFAULT_MIN_LOG_ODDS, Verdict, check_answerable
-from agent.qa_context import (
+from agent.qa.answerable import DEFAULT_MIN_LOG_ODDS, Verdict, check_answerable
+from agent.qa.citations import check_citations
+from agent.qa.context import (
     DEFAULT_K,
     DEFAULT_MIN_SIMILARITY,
     DEFAULT_MIN_TERM_COVERAGE,
@@ -52,14 +51,15 @@ from agent.qa_context import (
     strip_marker,
     weak_evidence,
 )
-from agent.qa_extractive import EXTRACTIVE_NOTICE, extractive_answer
-from agent.qa_models import Answer, ToolCall
-from agent.qa_stream import MarkerFilter, OnDelta, stream_reply
+from agent.qa.extractive import EXTRACTIVE_NOTICE, extractive_answer
+from agent.qa.models import Answer, ToolCall
+from agent.qa.stream import MarkerFilter, OnDelta, stream_reply
+from agent.summaries.faithfulness import ungrounded_facts
 from prompts import load_prompt
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from agent.llm import ChatLLM
+    from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class QAEngine:
             if stream:
                 stream(answer.answer)
             return answer
-        from agent.llm import run_sync
+        from agent.llm.chat import run_sync
 
         return run_sync(self.aask(question, **kwargs))
 
@@ -203,7 +203,7 @@ class QAEngine:
         return self._finish(answer, ctx, text, filters)
 
     async def _check(self, llm: ChatLLM, question: str, ctx: Context) -> Verdict:
-        """The answerability check (see agent.qa_answerable); skipped when it is off and for
+        """The answerability check (see agent.qa.answerable); skipped when it is off and for
         questions that span several papers."""
         if not self.check_answerable or needs_agentic(question) or not ctx.entries:
             return Verdict(answerable=True, log_odds=None, usage=Usage())
@@ -279,7 +279,7 @@ class QAEngine:
         gate = MarkerFilter(stream)
         reply, usage = await stream_reply(llm, llm.chat_model, messages, gate)
         gate.finish()
-        from agent.qa_stream import text_of
+        from agent.qa.stream import text_of
 
         return text_of(reply), usage
 

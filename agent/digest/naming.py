@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
-from agent.digest_models import DigestPaper
-from agent.keywords import name_from_terms
+from agent.digest.keywords import name_from_terms
+from agent.digest.models import DigestPaper
 from agent.models import Progress, Usage
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
-    from agent.llm import ChatLLM
+    from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class LLMThemeNamer:
     def name_themes(
         self, themes: Sequence[ThemeInput], progress: Progress | None = None
     ) -> list[NamedTheme]:
-        from agent.llm import run_sync
+        from agent.llm.chat import run_sync
 
         return run_sync(self._name_all(list(themes), progress))
 

@@ -13,8 +13,8 @@ import itertools
 import re
 from collections import Counter
 
-from agent.faithfulness import MAX_TLDR_WORDS, injected_spans
 from agent.models import KeyTerm, Paper, Summary, Usage
+from agent.summaries.faithfulness import MAX_TLDR_WORDS, injected_spans
 
 ENGINE = "extractive"
 ENGINE_VERSION = "ext-1"

@@ -18,9 +18,9 @@ from agent.config import Settings
 from agent.models import RunReport
 
 if TYPE_CHECKING:
-    from agent.digest_models import Digest
+    from agent.digest.models import Digest
     from agent.pipeline import PaperAgent, Progress
-    from agent.qa_models import Answer
+    from agent.qa.models import Answer
 
 QUESTIONS = (
     "How can large language models be made cheaper to run on phones?",
@@ -49,9 +49,9 @@ def demo_settings(settings: Settings, home: Path | None) -> Settings:
 
 
 def run_demo(agent: PaperAgent, *, progress: Progress | None = None) -> DemoResult:
-    from agent.digest_models import Digest
-    from agent.qa_models import Answer
-    from agent.render import write_digest
+    from agent.digest.models import Digest
+    from agent.digest.render import write_digest
+    from agent.qa.models import Answer
     from agent.sources import FetchRequest
 
     DemoResult.model_rebuild(_types_namespace={"Digest": Digest, "Answer": Answer})

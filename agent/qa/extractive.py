@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from agent.extractive import clean_text, split_sentences
-from agent.faithfulness import injected_spans
+from agent.summaries.extractive import clean_text, split_sentences
+from agent.summaries.faithfulness import injected_spans
 
 EXTRACTIVE_LABEL = (
     "*Extractive answer (no LLM): the sentences of the papers that best match your question, "

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from agent.errors import LLMError
-from agent.llm_errors import LLMCallError, classify_error
-from agent.llm_structured import METHODS, ParseFailure, bind_method, json_mode_hint, parse_reply
+from agent.llm.errors import LLMCallError, classify_error
+from agent.llm.structured import METHODS, ParseFailure, bind_method, json_mode_hint, parse_reply
+from agent.llm.tokens import TokenCounter
 from agent.models import Usage
-from agent.tokens import TokenCounter
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ class ChatLLM:
         method: str,
         tally: Usage,
     ) -> StructuredReply:
-        from agent.llm_structured import raw_reply
+        from agent.llm.structured import raw_reply
 
         raw = raw_reply(reply)
         usage = tally.add(self._usage_of(reply, msgs, raw))
@@ -330,7 +330,7 @@ def build_chat_model(settings: Settings) -> Any:
     """ChatOpenAI configured from settings; retries are ours (max_retries=0 here)."""
     from langchain_openai import ChatOpenAI
 
-    from agent.tokens import ensure_offline_bpe
+    from agent.llm.tokens import ensure_offline_bpe
 
     ensure_offline_bpe()  # langchain-openai's own token counting uses tiktoken too
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None

@@ -123,7 +123,7 @@ def _bm25(agent: PaperAgent) -> str:
 
 
 def _llm(agent: PaperAgent) -> str:
-    from agent.llm import check_endpoint
+    from agent.llm.chat import check_endpoint
 
     if not agent.settings.llm_enabled:
         raise _Outcome(
@@ -141,7 +141,7 @@ def _llm(agent: PaperAgent) -> str:
 
 
 def _smtp(agent: PaperAgent) -> str:
-    from agent.mailer import SmtpConfig, check_login
+    from agent.digest.mail import SmtpConfig, check_login
 
     if not agent.settings.smtp_host:
         raise _Outcome(
@@ -164,7 +164,7 @@ def _smtp(agent: PaperAgent) -> str:
 
 def _source_check(name: str) -> Callable[[PaperAgent], str]:
     def check(agent: PaperAgent) -> str:
-        from agent.http import HttpClient
+        from agent.sources.http import HttpClient
 
         s = agent.settings
         cats = "+".join(s.arxiv_categories)

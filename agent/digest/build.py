@@ -2,7 +2,7 @@
 
 ``build_digest`` is pure (no store, no network unless the namer has one): give it paper dicts,
 their vectors and their summaries, and it returns a ``Digest``. Choosing the papers from the
-store and remembering what was sent live in ``agent.digest_flow``.
+store and remembering what was sent live in ``agent.digest.flow``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agent.digest_models import Digest, DigestPaper, DigestStats, Theme
-from agent.keywords import distinctive_terms
-from agent.models import Paper, SourceReport, SourceStatus, Summary, Usage
-from agent.relevance import (
+from agent.digest.keywords import distinctive_terms
+from agent.digest.models import Digest, DigestPaper, DigestStats, Theme
+from agent.digest.naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
+from agent.digest.relevance import (
     InterestProfile,
     TextEmbedder,
     score_by_recency,
     score_with_profile,
     upvotes_of,
 )
-from agent.theme_naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
-from agent.themes import cluster
+from agent.digest.themes import cluster
+from agent.models import Paper, SourceReport, SourceStatus, Summary, Usage
 
 TOP_PICKS = 3
 #: Below this many papers a "Top picks" section would only repeat the one theme.

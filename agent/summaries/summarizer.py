@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.extractive import ENGINE, ENGINE_VERSION, clean_text, summarize_extractive
-from agent.faithfulness import check_summary
-from agent.llm import ChatLLM, Message, run_sync
-from agent.llm_errors import LLMCallError
+from agent.llm.chat import ChatLLM, Message, run_sync
+from agent.llm.errors import LLMCallError
 from agent.models import ItemFailure, Paper, RunReport, Summary, SummaryDraft, Usage
-from agent.readability import compare
+from agent.summaries.extractive import ENGINE, ENGINE_VERSION, clean_text, summarize_extractive
+from agent.summaries.faithfulness import check_summary
+from agent.summaries.readability import compare
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class Summarizer:
     def _run_extractive(
         self, papers: list[Paper], *, force: bool, progress: ProgressCallback | None
     ) -> RunReport:
-        from agent.extractive import NO_LLM_NOTICE
+        from agent.summaries.extractive import NO_LLM_NOTICE
 
         t0 = time.perf_counter()
         report = self._start()

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agent.dates import parse_since
-from agent.digest import build_digest, paper_date
-from agent.digest_models import Digest, SendResult
+from agent.digest.build import build_digest, paper_date
+from agent.digest.models import Digest, SendResult
+from agent.digest.naming import KeywordNamer, Progress, ThemeNamer
+from agent.digest.relevance import InterestProfile
 from agent.errors import DeliveryError, InputError
 from agent.ingest import LAST_INGEST_PREFIX
 from agent.models import SourceReport, Summary, Usage
-from agent.relevance import InterestProfile
-from agent.theme_naming import KeywordNamer, Progress, ThemeNamer
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from agent.render import RenderedDigest
+    from agent.digest.render import RenderedDigest
     from store.digest_history import DigestHistory
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,8 @@ def default_namer(agent: Any, history: DigestHistory | None) -> ThemeNamer:
     settings = agent.settings
     if not settings.llm_enabled:
         return KeywordNamer()
-    from agent.llm import make_llm
-    from agent.theme_naming import LLMThemeNamer
+    from agent.digest.naming import LLMThemeNamer
+    from agent.llm.chat import make_llm
 
     llm = getattr(agent, "llm", None)
     llm = llm if llm is not None and not callable(llm) else make_llm(settings)
@@ -259,7 +259,7 @@ def _unique_id(history: DigestHistory, now: datetime) -> str:
 def save_digest(
     history: DigestHistory, digest: Digest, rendered: RenderedDigest | None = None
 ) -> Path:
-    from agent.render import render_all
+    from agent.digest.render import render_all
 
     rendered = rendered or render_all(digest)
     return history.save(
@@ -288,8 +288,8 @@ def deliver(
 ) -> SendResult:
     """E-mail the digest, then remember its papers as sent. The digest is saved first, so a
     failed send still leaves it in the history folder (named in the error's hint)."""
-    from agent.mailer import send_digest
-    from agent.render import render_all
+    from agent.digest.mail import send_digest
+    from agent.digest.render import render_all
 
     settings = agent.settings
     recipients = list(to or settings.email_to)
