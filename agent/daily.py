@@ -19,11 +19,13 @@ from pydantic import BaseModel, Field
 
 from agent.errors import PaperbriefError
 from agent.lock import RunLock
-from agent.models import ItemFailure, RunReport
+from agent.models import ItemFailure, PaperFilter, RunReport
 
 if TYPE_CHECKING:
-    from agent.digest.models import Digest
+    from agent.digest.models import Digest, Selection
     from agent.pipeline import PaperAgent, Progress
+    from store.digest_history import DigestHistory
+    from store.state import StateDB
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,9 @@ class DailyResult(BaseModel):
     failed_step: str | None = None
 
 
-def window_start(agent: PaperAgent, now: datetime) -> datetime:
+def window_start(state: StateDB, now: datetime) -> datetime:
     start = now - LOOKBACK
-    raw = agent.store.state.get_meta(WINDOW_KEY)
+    raw = state.get_meta(WINDOW_KEY)
     if raw:
         try:
             start = min(start, max(datetime.fromisoformat(raw), now - MAX_LOOKBACK))
@@ -82,7 +84,7 @@ def _run(
     now: datetime | None,
     progress: Progress | None,
 ) -> DailyResult:
-    from agent.digest.flow import history_for, select_papers
+    from agent.digest.render import write_digest
 
     now = now or datetime.now(UTC)
     report = RunReport(step="run")
@@ -95,34 +97,21 @@ def _run(
     if not ingest.ok:
         result.failed_step = "ingest"
 
-    # 2. summarize exactly the papers the digest will carry (cached ones cost nothing).
-    start = window_start(agent, now)
-    history = history_for(agent.settings)
-    try:
-        selection = select_papers(agent.store, history, since=start, until=None, now=now)
-    finally:
-        history.close()
-    ids = [p["id"] for p in selection.papers]
-    if ids:
-        summary_report = agent.summarize(ids=ids)
-        report.failures.extend(summary_report.failures)
-        for key, value in summary_report.counts.items():
-            report.counts[f"summarize_{key}"] = value
-        report.notes.extend(summary_report.notes[:1])
-        if summary_report.failures:
-            result.failed_step = result.failed_step or "summarize"
+    # 2. choose the digest's papers, once; summarize exactly those (cached ones cost nothing).
+    selection = agent.select(PaperFilter(since=window_start(agent.store.state, now)), now=now)
+    _summarize(agent, selection, report, result)
 
-    # 3. digest (saved in the history folder whatever happens next).
-    digest = agent.digest(since=start, now=now, source_reports=ingest.sources, progress=progress)
+    # 3. digest those papers (saved in the history folder whatever happens next).
+    digest = agent.digest(
+        selection=selection, now=now, source_reports=ingest.sources, progress=progress
+    )
     result.digest_id = digest.id
     report.counts["digest_papers"] = len(digest.papers)
     report.counts["digest_themes"] = len(digest.themes)
-    result.saved_in = agent.settings.home / "digests" / digest.id
+    result.saved_in = agent.settings.layout.digest_folder(digest.id)
 
     # 4. deliver.
-    recipients = list(email if email is not None else agent.settings.email_to)
-    from agent.digest.render import write_digest
-
+    recipients = list(email if email is not None else agent.settings.smtp.to)
     for path in out:
         write_digest(digest, path)
         result.written.append(path)
@@ -132,9 +121,24 @@ def _run(
     result.delivered = delivered
     if delivered:
         if not result.delivered_to and digest.papers:
-            _remember_delivered(agent, digest)  # by file or history only: still never repeat it
+            # delivered by file or kept in the history only: still never repeat these papers
+            agent.history.mark_sent(digest.id, [p.id for p in digest.papers])
         agent.store.state.set_meta(WINDOW_KEY, (digest.window_end or now).isoformat())
     return result
+
+
+def _summarize(
+    agent: PaperAgent, selection: Selection, report: RunReport, result: DailyResult
+) -> None:
+    if not selection.papers:
+        return
+    summary_report = agent.summarize(ids=selection.ids)
+    report.failures.extend(summary_report.failures)
+    for key, value in summary_report.counts.items():
+        report.counts[f"summarize_{key}"] = value
+    report.notes.extend(summary_report.notes[:1])
+    if summary_report.failures:
+        result.failed_step = result.failed_step or "summarize"
 
 
 def _email(
@@ -150,7 +154,7 @@ def _email(
         if skip_empty:
             report.notes.append("Nothing new: no e-mail sent (--skip-empty).")
             return True
-        last = _last_sent(agent)
+        last = _last_sent(agent.history)
         if last is not None and now - last < RESEND_EMPTY_AFTER:
             report.notes.append(
                 f"Nothing new since the digest sent at {last:%Y-%m-%d %H:%M} UTC: not e-mailing "
@@ -168,26 +172,10 @@ def _email(
     return True
 
 
-def _remember_delivered(agent: PaperAgent, digest: Digest) -> None:
-    from agent.digest.flow import history_for
-
-    history = history_for(agent.settings)
-    try:
-        history.mark_sent(digest.id, [p.id for p in digest.papers])
-    finally:
-        history.close()
-
-
-def _last_sent(agent: PaperAgent) -> datetime | None:
-    from agent.digest.flow import history_for
-
-    history = history_for(agent.settings)
-    try:
-        for run in history.runs(limit=20):
-            if run.get("status") == "sent" and run.get("sent_at"):
-                return _aware(datetime.fromisoformat(run["sent_at"]))
-    finally:
-        history.close()
+def _last_sent(history: DigestHistory) -> datetime | None:
+    for run in history.runs(limit=20):
+        if run.get("status") == "sent" and run.get("sent_at"):
+            return _aware(datetime.fromisoformat(run["sent_at"]))
     return None
 
 

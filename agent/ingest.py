@@ -56,8 +56,8 @@ def watermark_key(settings: Settings, name: str, request: FetchRequest) -> str |
     if name == "file" or request.since or request.until or request.day:
         return None  # explicit windows and files are one-offs, not the daily cursor
     if name in {"arxiv-rss", "arxiv"}:
-        cats = request.categories or settings.arxiv_categories
-        query = request.query or settings.arxiv_query or ""
+        cats = request.categories or settings.arxiv.categories
+        query = request.query or settings.arxiv.query or ""
         return f"{name}:{'+'.join(sorted(cats))}:{query}"
     return name
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from agent.errors import LockedError
+from store.layout import RUN_LOCK
 
 
 class RunLock:
@@ -18,7 +19,7 @@ class RunLock:
     lock behind (a pid file alone would).
     """
 
-    def __init__(self, home: Path, *, wait: float = 0.0, name: str = "run.lock") -> None:
+    def __init__(self, home: Path, *, wait: float = 0.0, name: str = RUN_LOCK) -> None:
         self.path = home / name
         self.wait = wait
         self._fd: int | None = None

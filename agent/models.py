@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 #: progress(stage, done, total): what every long step reports; total is None when unknown.
 Progress = Callable[[str, int, int | None], None]
@@ -53,6 +53,36 @@ class Paper(BaseModel):
         """Changes exactly when the text we embed changes."""
         text = normalize_text(self.title) + "\n" + normalize_text(self.abstract)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+#: A date as people give it: ``1d``, ``2w``, ``2026-11-20``, a date or a datetime.
+Since = str | datetime | date | None
+
+
+class PaperFilter(BaseModel):
+    """Which stored papers a command looks at: a date window and an optional category/source.
+    Dates are as people type them (``1d``, ``2w``, ``2026-11-20``) or datetimes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # datetime before date (in Since): a datetime is also a date and must keep its time of day.
+    since: Since = Field(None, description="window start; None = open")
+    until: Since = Field(None, description="window end; None = now")
+    category: str | None = Field(None, description="only this arXiv category, e.g. cs.LG")
+    source: str | None = Field(None, description="only papers from this source, e.g. arxiv-rss")
+
+    @classmethod
+    def of(cls, given: PaperFilter | None, **fields: Any) -> PaperFilter:
+        """``given``, or a filter from loose keyword arguments (None = unset); not both."""
+        fields = {name: value for name, value in fields.items() if value is not None}
+        if given is not None and fields:
+            from agent.errors import InputError
+
+            raise InputError(
+                f"Give either a PaperFilter or {', '.join(fields)}, not both.",
+                hint="Put every filter into the PaperFilter.",
+            )
+        return given or cls(**fields)
 
 
 class SearchHit(BaseModel):
@@ -174,7 +204,7 @@ class Summary(BaseModel):
     key_terms: list[KeyTerm] = Field(default_factory=list, max_length=3)
     tags: list[str] = Field(default_factory=list, max_length=5)
     model: str = Field(description='the chat model, or "extractive" for the no-model engine')
-    prompt_version: str = Field(description='prompt version, or the engine version ("ext-1")')
+    prompt_version: str = Field(description='prompt version, or the engine version ("ext-2")')
     method: SummaryMethod
     flagged: str | None = Field(
         None, description="why this summary failed a faithfulness check (kept, shown, flagged)"

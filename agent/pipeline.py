@@ -9,79 +9,38 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agent import errors
 from agent.config import Settings
 from agent.dates import parse_since, to_ts
-from agent.models import (
-    Paper,
-    Progress,
-    RunReport,
-    SearchHit,
-    Summary,
-)
+from agent.models import Paper, PaperFilter, Progress, RunReport, SearchHit, Since, Summary
+from agent.profiles.methods import ReaderMethods
+from agent.qa.methods import QAMethods
+from agent.storage import make_embedder, store_errors
 
 if TYPE_CHECKING:
-    from agent.digest.models import Digest, SendResult
+    import ssl
+
+    from agent.digest.models import Digest, Selection, SendResult
+    from agent.digest.naming import ThemeNamer
+    from agent.digest.relevance import InterestProfile
     from agent.llm.chat import ChatLLM
-    from agent.qa.chat import ChatSession
+    from agent.models import SourceReport
     from agent.qa.engine import QAEngine
-    from agent.qa.models import Answer, ToolCall
     from agent.sources.base import FetchRequest
     from agent.sources.http import HttpClient
     from agent.summaries.summarizer import Summarizer
     from store import Embedder, PaperStore
+    from store.digest_history import DigestHistory
+    from store.reader_signals import ReaderSignals
 
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Translate the store layer's own errors into paperbrief's hierarchy (store cannot import
-    agent, so the bridge lives here)."""
-    from store import errors as store_err
-
-    try:
-        yield
-    except store_err.EmbeddingMismatch as exc:
-        raise errors.EmbeddingMismatchError(str(exc), hint=exc.hint or None) from exc
-    except store_err.StoreUnavailable as exc:
-        raise errors.StoreUnavailable(str(exc), hint=exc.hint or None) from exc
-    except store_err.EmbedderUnavailable as exc:
-        raise errors.EmbedderError(str(exc), hint=exc.hint or None) from exc
-    except store_err.StoreError as exc:
-        raise errors.StoreError(str(exc), hint=exc.hint or None) from exc
-
-
-def make_embedder(settings: Settings) -> Embedder:
-    from store import make_embedder as _make
-
-    with store_errors():
-        if settings.embedding_provider == "openai":
-            key = settings.embedding_api_key or settings.openai_api_key
-            base = settings.embedding_base_url or settings.llm_base_url
-            if key is None and base is None:
-                raise errors.MissingKeyError(
-                    "embedding_provider=openai needs an endpoint or an API key.",
-                    hint="Set OPENAI_API_KEY (or PAPERBRIEF_EMBEDDING_BASE_URL for a local "
-                    "server), or use embedding_provider=minilm.",
-                )
-            return _make(
-                "openai",
-                model=settings.embedding_model,
-                base_url=base,
-                api_key=key.get_secret_value() if key else "unused",
-            )
-        return _make(
-            "minilm", threads=settings.embedding_threads, batch_size=settings.embedding_batch_size
-        )
-
-
-class PaperAgent:
+class PaperAgent(QAMethods, ReaderMethods):
     """``PaperAgent(Settings.load()).ingest()`` / ``.search("...")`` / ``.status()``."""
 
     def __init__(
@@ -100,6 +59,8 @@ class PaperAgent:
         self._llm = llm
         self._llm_resolved = llm is not None
         self._summarizer: Summarizer | None = None
+        self._history: DigestHistory | None = None
+        self._signals: ReaderSignals | None = None
         self._qa: QAEngine | None = None
 
     # --- collaborators --------------------------------------------------------------------
@@ -123,9 +84,9 @@ class PaperAgent:
             return PaperStore(
                 self.settings.home,
                 self.embedder,
-                chroma_url=self.settings.chroma_url,
-                ef_search=self.settings.hnsw_ef_search,
-                ef_construction=self.settings.hnsw_ef_construction,
+                chroma_url=self.settings.store.chroma_url,
+                ef_search=self.settings.store.hnsw_ef_search,
+                ef_construction=self.settings.store.hnsw_ef_construction,
                 allow_mismatch=allow_mismatch,
             )
 
@@ -152,6 +113,24 @@ class PaperAgent:
         return self._summarizer
 
     @property
+    def history(self) -> DigestHistory:
+        """Saved digests, the papers they sent and cached theme names (opened once)."""
+        if self._history is None:
+            from store.digest_history import DigestHistory
+
+            self._history = DigestHistory.in_home(self.settings.home)
+        return self._history
+
+    @property
+    def signals(self) -> ReaderSignals:
+        """Each profile's library and ratings (opened once)."""
+        if self._signals is None:
+            from store.reader_signals import ReaderSignals
+
+            self._signals = ReaderSignals(self.settings.state_path)
+        return self._signals
+
+    @property
     def http(self) -> HttpClient:
         if self._http is None:
             from agent.sources.http import HttpClient
@@ -169,6 +148,12 @@ class PaperAgent:
         if self._summarizer is not None and self._summarizer.cache is not None:
             self._summarizer.cache.close()
             self._summarizer = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
 
     def __enter__(self) -> PaperAgent:
         return self
@@ -273,6 +258,12 @@ class PaperAgent:
         report.counts["papers"] = count
         return report.finish()
 
+    def check_llm(self) -> dict[str, Any]:
+        """One tiny structured request: endpoint, model, method and latency, or error and hint."""
+        from agent.llm.chat import check_endpoint
+
+        return check_endpoint(self.settings)
+
     # --- summaries -------------------------------------------------------------------------------
     def summarize(
         self,
@@ -291,130 +282,68 @@ class PaperAgent:
                 records = self.store.get_many(list(ids))
             else:
                 records = self.store.list_papers(since_ts=to_ts(parse_since(since)), limit=limit)
-        papers = [Paper.model_validate(r) for r in records]
-        return self.summarizer.run(papers, force=force, max_cost=max_cost, progress=progress)
+            papers = [Paper.model_validate(r) for r in records]
+            return self.summarizer.run(papers, force=force, max_cost=max_cost, progress=progress)
 
     def summary(self, paper_id: str) -> Summary | None:
         """The stored summary of a paper's current version, if any."""
         paper = self.get_paper(paper_id)
-        return self.summarizer.get(paper) if paper else None
-
-    # --- ask (issue 5): answers with citations ------------------------------------------------
-    @property
-    def qa(self) -> QAEngine:
-        """The question-answering engine over this agent's store and the configured LLM (the
-        extractive no-model engine when none is configured)."""
-        engine = self._qa
-        if engine is None:
-            from agent.qa.engine import QAEngine
-
-            engine = QAEngine(
-                self.search,
-                llm=self.llm,
-                get_paper_fn=self.get_paper,
-                settings=self.settings,
-            )
-            self._qa = engine
-        return engine
-
-    def ask(
-        self,
-        question: str,
-        *,
-        since: str | date | datetime | None = None,
-        k: int | None = None,
-        category: str | None = None,
-        source: str | None = None,
-        stream: Callable[[str], None] | None = None,
-        agentic: bool | None = None,
-        on_tool_call: Callable[[ToolCall], None] | None = None,
-    ) -> Answer:
-        """Answer from the stored papers, citing them as [1], [2], ...; or say plainly that they
-        do not hold the answer (``refused``). ``stream`` gets each piece of text as it arrives."""
-        return self.qa.ask(
-            question, since=since, k=k, category=category, source=source, stream=stream,
-            agentic=agentic, on_tool_call=on_tool_call,
-        )  # fmt: skip
-
-    async def aask(
-        self,
-        question: str,
-        *,
-        since: str | date | datetime | None = None,
-        k: int | None = None,
-        category: str | None = None,
-        source: str | None = None,
-        stream: Callable[[str], None] | None = None,
-        agentic: bool | None = None,
-        on_tool_call: Callable[[ToolCall], None] | None = None,
-    ) -> Answer:
-        """The async variant of :meth:`ask`."""
-        return await self.qa.aask(
-            question, since=since, k=k, category=category, source=source, stream=stream,
-            agentic=agentic, on_tool_call=on_tool_call,
-        )  # fmt: skip
-
-    def chat(
-        self,
-        *,
-        since: str | date | datetime | None = None,
-        k: int | None = None,
-        category: str | None = None,
-        source: str | None = None,
-    ) -> ChatSession:
-        """A conversation: follow-ups are rewritten into standalone questions before retrieval."""
-        from agent.qa.chat import ChatSession
-
-        return ChatSession(self.qa, since=since, k=k, category=category, source=source)
+        with store_errors():
+            return self.summarizer.get(paper) if paper else None
 
     # --- digest -------------------------------------------------------------------------------
-    def digest(
-        self,
-        *,
-        since: str | date | datetime | None = "1d",
-        until: str | date | datetime | None = None,
-        category: str | None = None,
-        source: str | None = None,
-        include_sent: bool = False,
-        max_papers: int | None = None,
-        use_llm: bool = True,
-        profile: Any = None,
-        namer: Any = None,
-        summaries: Any = None,
-        source_reports: Any = None,
+    def select(
+        self, paper_filter: PaperFilter | None = None, *, include_sent: bool = False,
         now: datetime | None = None,
-        save: bool = True,
-        progress: Progress | None = None,
-    ) -> Digest:
-        """Themed digest of the papers in the window; saved under home/digests unless save=False."""
-        from agent.digest.flow import make_digest
+    ) -> Selection:  # fmt: skip
+        """The papers a digest of ``paper_filter`` would carry (``since`` defaults to 1d): those
+        dated in the window, less the ones an earlier digest sent unless ``include_sent``."""
+        from agent.digest.flow import select_papers
 
         with store_errors():
-            return make_digest(
-                self,
-                since=since,
-                until=until,
-                category=category,
-                source=source,
-                include_sent=include_sent,
-                max_papers=max_papers,
-                use_llm=use_llm,
-                profile=profile,
-                namer=namer,
-                summaries=summaries,
-                source_reports=source_reports,
-                now=now,
-                save=save,
-                progress=progress,
+            return select_papers(self.store, self.history, paper_filter or PaperFilter(),
+                                 include_sent=include_sent, now=now)  # fmt: skip
+
+    def digest(
+        self, paper_filter: PaperFilter | None = None, *,
+        since: Since = None, until: Since = None, category: str | None = None,
+        source: str | None = None, selection: Selection | None = None, include_sent: bool = False,
+        max_papers: int | None = None, use_llm: bool = True, profile: InterestProfile | None = None,
+        namer: ThemeNamer | None = None, summaries: Mapping[str, Summary | None] | None = None,
+        source_reports: Sequence[SourceReport] | None = None, now: datetime | None = None,
+        save: bool = True, progress: Progress | None = None,
+    ) -> Digest:  # fmt: skip
+        """Themed digest of the papers in the window (``since`` defaults to 1d), or of a
+        ``selection`` from :meth:`select`; saved under home/digests unless ``save=False``."""
+        from agent.digest.flow import DigestRequest, make_digest
+
+        now = now or datetime.now(UTC)
+        wanted = PaperFilter.of(paper_filter, since=since, until=until, category=category,
+                                source=source)  # fmt: skip
+        if selection is None:
+            selection = self.select(wanted, include_sent=include_sent, now=now)
+        elif wanted != PaperFilter() or include_sent:
+            raise errors.InputError(
+                "Give a selection or a filter, not both.",
+                hint="Pass the filter to select(), then its selection here.",
             )
+        request = DigestRequest(now, max_papers, use_llm, profile, namer, summaries,
+                                source_reports, save)  # fmt: skip
+        with store_errors():
+            return make_digest(
+                selection, request, settings=self.settings, store=self.store,
+                history=self.history, summarizer=self.summarizer, embedder=self.embedder,
+                llm=self.llm, progress=progress,
+            )  # fmt: skip
 
     def send(
-        self, digest: Digest, to: Sequence[str] | None = None, *, ssl_context: Any = None
-    ) -> SendResult:
-        """E-mail a digest (to ``email_to`` by default) and remember its papers as sent."""
+        self, digest: Digest, to: Sequence[str] | None = None, *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> SendResult:  # fmt: skip
+        """E-mail a digest (to ``smtp.to`` by default) and remember its papers as sent."""
         from agent.digest.flow import deliver
 
-        return deliver(self, digest, to, ssl_context=ssl_context)
+        return deliver(self.settings, self.history, digest, to, ssl_context=ssl_context)
 
 
-__all__ = ["PaperAgent", "Progress", "make_embedder", "store_errors"]
+__all__ = ["PaperAgent", "Progress"]

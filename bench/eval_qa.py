@@ -14,7 +14,7 @@ Engines measured on the same store (demo corpus, MiniLM, hybrid search, k papers
 * llm, with ``--base-url URL --model NAME``: a real OpenAI-compatible endpoint (key from
   OPENAI_API_KEY), the same questions, the model's own refusals: its answerability check
   (agent.qa.answerable) and its refusal marker. ``--refusals-only`` stops after the check (no
-  answers written: a quick way to fit ``ask_min_answerable_log_odds`` for a model, which is
+  answers written: a quick way to fit ``ask.min_answerable_log_odds`` for a model, which is
   fitted on calibration + held out and printed).
 
 The evidence gate refuses before any model call when the best chunk's cosine is under
@@ -328,7 +328,7 @@ def fit_gate(rows: list[Row]) -> tuple[float, float]:
 
 
 def fit_log_odds(rows: list[Row], min_precision: float = 0.9) -> dict[str, Any]:
-    """The answerability cut (ask_min_answerable_log_odds) refusing the most questions that
+    """The answerability cut (ask.min_answerable_log_odds) refusing the most questions that
     should be refused while refusal precision (gate refusals included) stays >= min_precision."""
     checked = [r for r in rows if r.extra.get("log_odds") is not None]
     gated = [r for r in rows if r.reason in ("weak_evidence", "no_papers")]
@@ -377,9 +377,10 @@ def _mean(values: list) -> float:
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from agent.qa.context import DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_TERM_COVERAGE
+    from agent.config import AskSettings
 
-    threshold = args.threshold if args.threshold is not None else DEFAULT_MIN_SIMILARITY
+    calibrated = AskSettings()
+    threshold = args.threshold if args.threshold is not None else calibrated.min_similarity
     questions = load_questions(
         [("calibration", args.questions), ("held_out", args.extra), ("blind", args.blind)]
     )
@@ -413,7 +414,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
         "k": args.k,
         "threshold": threshold,
-        "min_term_coverage": DEFAULT_MIN_TERM_COVERAGE,
+        "min_term_coverage": calibrated.min_term_coverage,
         "splits": {},
         "info": info,
     }

@@ -9,7 +9,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from cli.state import AppState
 
 
 def register(app: typer.Typer, state: AppState) -> None:
@@ -62,13 +62,14 @@ def register(app: typer.Typer, state: AppState) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     ) -> None:
         """Print the effective settings (file + environment + defaults), secrets masked."""
-        from agent.config import default_config_path
+        from agent import default_config_path
 
         settings = state.settings()
         data = settings.masked()
         if as_json:
             output.print_json(data)
             return
+        from pydantic import BaseModel
         from rich.table import Table
         from rich.text import Text
 
@@ -77,7 +78,13 @@ def register(app: typer.Typer, state: AppState) -> None:
             f"config file: {source}" + ("" if source.exists() else " (absent)")
         )
         table = Table("setting", "value", "meaning", expand=True)
-        fields = type(settings).model_fields
-        for name, value in data.items():
-            table.add_row(name, Text(str(value)), Text(fields[name].description or ""))
+        for name, field in type(settings).model_fields.items():
+            group = field.annotation
+            if not (isinstance(group, type) and issubclass(group, BaseModel)):
+                table.add_row(name, Text(str(data[name])), Text(field.description or ""))
+                continue
+            table.add_section()  # one block per [group] of the config file
+            for key, sub in group.model_fields.items():
+                value, meaning = Text(str(data[name][key])), Text(sub.description or "")
+                table.add_row(f"{name}.{key}", value, meaning)
         output.console().print(table)

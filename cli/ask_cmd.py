@@ -12,73 +12,63 @@ from cli import output
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.qa.models import Answer, ToolCall
-    from cli.main import AppState
+    from agent import Answer, ChatSession, ToolCall
+    from cli.state import AppState
 
 Run = Callable[[Callable[[str], None] | None, Callable[["ToolCall"], None] | None], "Answer"]
 
 K_HELP = "Papers given to the model as context (default: the ask_k setting, 6)."
 SINCE_HELP = "Only papers published since (7d, 2w, 2026-11-20)."
+AGENTIC_HELP = (
+    "Let the model search again (tool calls, up to 3 rounds) or use one retrieval; default: "
+    "decided per question."
+)
+JSON_HELP = "Print {question, answer, refused, citations: [{n, id, title, url}], model, usage}."
+
+Question = Annotated[str, typer.Argument(help="Your question about the stored papers.")]
+K = Annotated[int | None, typer.Option("--k", "-k", help=K_HELP, min=1, max=50)]
+Since = Annotated[str | None, typer.Option(help=SINCE_HELP)]
+Category = Annotated[str | None, typer.Option("--category", "-c", help="Only this arXiv category.")]
+Source = Annotated[str | None, typer.Option(help="Only papers from this source.")]
+Agentic = Annotated[
+    bool | None, typer.Option("--agentic/--single", help=AGENTIC_HELP, show_default=False)
+]
+AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+NoStream = Annotated[bool, typer.Option("--no-stream", help="Print the answer when complete.")]
+AskVerbose = Annotated[
+    bool, typer.Option("--verbose", help="Show tool calls, evidence and token usage.")
+]
+ChatVerbose = Annotated[
+    bool, typer.Option("--verbose", help="Show rewritten questions and tool calls.")
+]
 
 
 def register(app: typer.Typer, state: AppState) -> None:
     @app.command()
     def ask(
-        question: Annotated[str, typer.Argument(help="Your question about the stored papers.")],
-        k: Annotated[int | None, typer.Option("--k", "-k", help=K_HELP, min=1, max=50)] = None,
-        since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
-        category: Annotated[
-            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
-        ] = None,
-        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
-        agentic: Annotated[
-            bool | None,
-            typer.Option(
-                "--agentic/--single",
-                help="Let the model search again (tool calls, up to 3 rounds) or use one "
-                "retrieval; default: decided per question.",
-                show_default=False,
-            ),
-        ] = None,
-        as_json: Annotated[
-            bool,
-            typer.Option(
-                "--json",
-                help="Print {question, answer, refused, citations: [{n, id, title, url}], "
-                "model, usage}.",
-            ),
-        ] = False,
-        no_stream: Annotated[
-            bool, typer.Option("--no-stream", help="Print the answer when complete.")
-        ] = False,
-        verbose: Annotated[
-            bool, typer.Option("--verbose", help="Show tool calls, evidence and token usage.")
-        ] = False,
+        question: Question,
+        k: K = None,
+        since: Since = None,
+        category: Category = None,
+        source: Source = None,
+        agentic: Agentic = None,
+        as_json: AsJson = False,
+        no_stream: NoStream = False,
+        verbose: AskVerbose = False,
     ) -> None:
         """Answer a question from the stored papers, citing them as [1], [2], ...
 
         Says so plainly (and names the closest papers) when the papers do not hold the answer.
         """
-        agent = state.agent()
+        filters = dict(since=since, k=k, category=category, source=source, agentic=agentic)
         show = verbose or state.verbosity > 0
-        kwargs: dict[str, Any] = dict(
-            since=since, k=k, category=category, source=source, agentic=agentic
-        )
         if as_json:
-            tool_calls: list[ToolCall] = []
-            answer = agent.ask(question, on_tool_call=tool_calls.append, **kwargs)
-            data = answer.to_json()
-            if show:
-                data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]
-                data["evidence"] = answer.evidence
-                data["term_coverage"] = answer.term_coverage
-                data["answerable_log_odds"] = answer.answerable_log_odds
-                data["refusal_reason"] = answer.refusal_reason
-            output.print_json(data)
+            print_answer_json(state, question, filters, verbose=show)
             return
+        agent = state.agent()
         answer = render_answer(
             lambda stream, on_tool: agent.ask(
-                question, stream=stream, on_tool_call=on_tool, **kwargs
+                question, stream=stream, on_tool_call=on_tool, **filters
             ),
             stream=not no_stream,
             verbose=show,
@@ -88,60 +78,72 @@ def register(app: typer.Typer, state: AppState) -> None:
 
     @app.command()
     def chat(
-        k: Annotated[int | None, typer.Option("--k", "-k", help=K_HELP, min=1, max=50)] = None,
-        since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
-        category: Annotated[
-            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
-        ] = None,
-        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
-        verbose: Annotated[
-            bool, typer.Option("--verbose", help="Show rewritten questions and tool calls.")
-        ] = False,
+        k: K = None,
+        since: Since = None,
+        category: Category = None,
+        source: Source = None,
+        verbose: ChatVerbose = False,
     ) -> None:
         """A conversation about the stored papers; follow-ups may say "those" or "it".
 
         Commands: /sources, /since 7d, /clear, /quit.
         """
-        from agent.errors import PaperbriefError
-        from agent.qa.chat import HELP
-
         session = state.agent().chat(since=since, k=k, category=category, source=source)
-        show = verbose or state.verbosity > 0
-        out = output.console()
-        out.print(f"paperbrief chat. {HELP}", markup=False, highlight=False)
-        while True:
-            try:
-                line = out.input("you> ")
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not line.strip():
+        converse(session, verbose=verbose or state.verbosity > 0)
+
+
+def print_answer_json(
+    state: AppState, question: str, filters: dict[str, Any], *, verbose: bool
+) -> None:
+    answer = state.agent().ask(question, **filters)
+    data = answer.to_json()
+    if verbose:
+        data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]
+        data["evidence"] = answer.evidence
+        data["term_coverage"] = answer.term_coverage
+        data["answerable_log_odds"] = answer.answerable_log_odds
+        data["refusal_reason"] = answer.refusal_reason
+    output.print_json(data)
+
+
+def converse(session: ChatSession, *, verbose: bool) -> None:
+    """Read questions and /commands until /quit or end of input; one failed turn (a dropped
+    connection, a bad /since) is reported and the conversation goes on."""
+    from agent import CHAT_HELP, PaperbriefError
+
+    out = output.console()
+    out.print(f"paperbrief chat. {CHAT_HELP}", markup=False, highlight=False)
+    while True:
+        try:
+            line = out.input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line.strip():
+            continue
+        try:
+            result = session.command(line)
+            if result is not None:
+                if result.kind == "quit":
+                    break
+                if result.citations:
+                    print_sources_list(out, "Sources", result.citations)
+                elif result.message:
+                    out.print(result.message, markup=False, highlight=False)
                 continue
-            try:
-                result = session.command(line)
-                if result is not None:
-                    if result.kind == "quit":
-                        break
-                    if result.citations:
-                        print_sources_list(out, "Sources", result.citations)
-                    elif result.message:
-                        out.print(result.message, markup=False, highlight=False)
-                    continue
-                answer = render_answer(
-                    lambda stream, on_tool, q=line: session.ask(
-                        q, stream=stream, on_tool_call=on_tool
-                    ),
-                    stream=True,
-                    verbose=show,
-                )
-            except PaperbriefError as exc:  # one bad turn must not end the conversation
-                output.print_error(str(exc), exc.hint)
-                continue
-            if show and answer.standalone_question and answer.standalone_question != line:
-                output.err_console().print(
-                    f"(searched: {answer.standalone_question})", markup=False, highlight=False
-                )
-            print_sources(answer, compact=True)
-            print_notes(answer, verbose=show, once=True)
+            answer = render_answer(
+                lambda stream, on_tool, q=line: session.ask(q, stream=stream, on_tool_call=on_tool),
+                stream=True,
+                verbose=verbose,
+            )
+        except PaperbriefError as exc:
+            output.print_error(str(exc), exc.hint)
+            continue
+        if verbose and answer.standalone_question and answer.standalone_question != line:
+            output.err_console().print(
+                f"(searched: {answer.standalone_question})", markup=False, highlight=False
+            )
+        print_sources(answer, compact=True)
+        print_notes(answer, verbose=verbose, once=True)
 
 
 # --- rendering -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from cli.state import AppState
 
 
 def register(app: typer.Typer, state: AppState) -> None:
@@ -34,8 +34,7 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """The daily job: ingest every source, summarize what is new, build and deliver the
         digest. Safe to run twice: nothing duplicated or re-sent, cached work not re-billed."""
-        from agent.daily import run_daily
-        from agent.digest.render import format_for_path
+        from agent import format_for_path, run_daily
 
         for path in out or []:
             format_for_path(str(path))  # a bad suffix fails now, not after the work is done
@@ -62,8 +61,7 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """Show everything offline on a shipped sample of fictional papers: ingest, summaries,
         a themed digest (HTML), and two answered questions."""
-        from agent import PaperAgent
-        from agent.onboarding.demo import demo_settings, run_demo
+        from agent import PaperAgent, demo_settings, run_demo
 
         settings = demo_settings(state.settings(), home)
         with PaperAgent(settings) as agent, output.progress_bar() as progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,119 +11,175 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from agent import Digest, PaperAgent, Settings
+    from cli.state import AppState
+
+SinceOpt = Annotated[str, typer.Option(help="Window start: 1d, 7d, 2w or a date (2026-11-20).")]
+UntilOpt = Annotated[str | None, typer.Option(help="Window end (default: now).")]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
+]
+SourceOpt = Annotated[str | None, typer.Option(help="Only papers from this source.")]
+IncludeSentOpt = Annotated[
+    bool, typer.Option("--include-sent", help="Keep papers an earlier digest sent.")
+]
+MaxPapersOpt = Annotated[
+    int | None, typer.Option("--max-papers", min=1, help="Most relevant N papers only.")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write to FILE (.html, .md or .txt).")
+]
+EmailOpt = Annotated[
+    list[str] | None, typer.Option("--email", "-e", help="E-mail it to ADDR (repeat for several).")
+]
+SendOpt = Annotated[
+    bool, typer.Option("--send", help="E-mail it to the configured email_to addresses.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Render and say where it would go; send and save nothing.")
+]
+SkipEmptyOpt = Annotated[
+    bool, typer.Option("--skip-empty", help="Send nothing when there is nothing new.")
+]
+NoLlmOpt = Annotated[
+    bool, typer.Option("--no-llm", help="Name themes from keywords, without the LLM.")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the digest as JSON (papers, themes, ...).")
+]
+
+
+@dataclass
+class DigestCommand:
+    """What `paperbrief digest` was asked to do."""
+
+    since: str = "1d"
+    until: str | None = None
+    category: str | None = None
+    source: str | None = None
+    include_sent: bool = False
+    max_papers: int | None = None
+    out: Path | None = None
+    email: list[str] | None = None
+    send: bool = False
+    dry_run: bool = False
+    skip_empty: bool = False
+    no_llm: bool = False
+    as_json: bool = False
+    result: dict[str, Any] = field(default_factory=dict)  # what --json adds to the digest
 
 
 def register(app: typer.Typer, state: AppState) -> None:
     @app.command()
     def digest(
-        since: Annotated[
-            str, typer.Option(help="Window start: 1d, 7d, 2w or a date (2026-11-20).")
-        ] = "1d",
-        until: Annotated[str | None, typer.Option(help="Window end (default: now).")] = None,
-        category: Annotated[
-            str | None, typer.Option("--category", "-c", help="Only this arXiv category.")
-        ] = None,
-        source: Annotated[str | None, typer.Option(help="Only papers from this source.")] = None,
-        include_sent: Annotated[
-            bool, typer.Option("--include-sent", help="Keep papers an earlier digest sent.")
-        ] = False,
-        max_papers: Annotated[
-            int | None, typer.Option("--max-papers", min=1, help="Most relevant N papers only.")
-        ] = None,
-        out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="Write to FILE (.html, .md or .txt).")
-        ] = None,
-        email: Annotated[
-            list[str] | None,
-            typer.Option("--email", "-e", help="E-mail it to ADDR (repeat for several)."),
-        ] = None,
-        send: Annotated[
-            bool, typer.Option("--send", help="E-mail it to the configured email_to addresses.")
-        ] = False,
-        dry_run: Annotated[
-            bool,
-            typer.Option(
-                "--dry-run", help="Render and say where it would go; send and save nothing."
-            ),
-        ] = False,
-        skip_empty: Annotated[
-            bool, typer.Option("--skip-empty", help="Send nothing when there is nothing new.")
-        ] = False,
-        no_llm: Annotated[
-            bool, typer.Option("--no-llm", help="Name themes from keywords, without the LLM.")
-        ] = False,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print the digest as JSON (papers, themes, ...).")
-        ] = False,
+        since: SinceOpt = "1d",
+        until: UntilOpt = None,
+        category: CategoryOpt = None,
+        source: SourceOpt = None,
+        include_sent: IncludeSentOpt = False,
+        max_papers: MaxPapersOpt = None,
+        out: OutOpt = None,
+        email: EmailOpt = None,
+        send: SendOpt = False,
+        dry_run: DryRunOpt = False,
+        skip_empty: SkipEmptyOpt = False,
+        no_llm: NoLlmOpt = False,
+        as_json: JsonOpt = False,
     ) -> None:
         """Group what is new into named themes and deliver it (stdout, a file, or e-mail)."""
-        from agent.digest.render import render, write_digest
-
-        agent = state.agent()
-        settings = state.settings()
-        with output.progress_bar(not as_json) as progress:
-            built = agent.digest(
-                since=since,
-                until=until,
-                category=category,
-                source=source,
-                include_sent=include_sent,
-                max_papers=max_papers,
-                use_llm=not no_llm,
-                save=not dry_run,
-                progress=progress,
-            )
-        result: dict[str, Any] = {"saved": None if dry_run else _folder(settings, built.id)}
-        if out is not None:
-            write_digest(built, out)
-            result["out"] = str(out)
-            output.err_console().print(f"Wrote {out}")
-
-        recipients = list(email or []) or (list(settings.email_to) if send else [])
-        if (email is not None or send) and not recipients:
-            from agent.errors import ConfigError
-
-            raise ConfigError(
-                "--send needs recipients, and email_to is empty.",
-                hint="Pass --email ADDR or set email_to in the config.",
-            )
-        exit_code = 0
-        if recipients and built.empty and skip_empty:
-            output.err_console().print("Nothing new; not sending (--skip-empty).")
-        elif recipients and dry_run:
-            result["would_send"] = _would_send(settings, built, recipients)
-        elif recipients:
-            sent = agent.send(built, to=recipients)
-            result["sent"] = sent.model_dump()
-            output.err_console().print(
-                f"Sent \u201c{sent.subject}\u201d to {', '.join(sent.accepted)} via {sent.server}."
-            )
-            if sent.refused:
-                exit_code = 1
-                for addr, why in sent.refused.items():
-                    output.print_error(f"The server refused {addr}: {why}")
-
-        if as_json:
-            output.print_json({**built.as_json(), **result})
-        elif out is None and (not recipients or dry_run):
-            output.console().file.write(render(built, "txt"))
-        if built.empty and not as_json:
-            output.err_console().print(f"Nothing new: {built.empty_reason}", markup=False)
-        for note in built.notes:
-            output.err_console().print(f"Note: {note}", markup=False)
-        if exit_code:
-            raise typer.Exit(exit_code)
+        command = DigestCommand(
+            since, until, category, source, include_sent, max_papers, out, email, send,
+            dry_run, skip_empty, no_llm, as_json,
+        )  # fmt: skip
+        run_digest(state.agent(), state.settings(), command)
 
 
-def _folder(settings: Any, digest_id: str) -> str:
-    return str(Path(settings.home) / "digests" / digest_id)
+def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) -> None:
+    """Build, write, send and show the digest; exit 1 when the server refused a recipient."""
+    from agent import write_digest
+
+    with output.progress_bar(not command.as_json) as progress:
+        built = agent.digest(
+            since=command.since,
+            until=command.until,
+            category=command.category,
+            source=command.source,
+            include_sent=command.include_sent,
+            max_papers=command.max_papers,
+            use_llm=not command.no_llm,
+            save=not command.dry_run,
+            progress=progress,
+        )
+    command.result["saved"] = None if command.dry_run else _folder(settings, built.id)
+    if command.out is not None:
+        write_digest(built, command.out)
+        command.result["out"] = str(command.out)
+        output.err_console().print(f"Wrote {command.out}")
+    recipients = _recipients(settings, command)
+    exit_code = _deliver(agent, settings, built, recipients, command)
+    _show(built, recipients, command)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
-def _would_send(settings: Any, built: Any, recipients: list[str]) -> dict[str, Any]:
+def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
+    recipients = list(command.email or []) or (list(settings.smtp.to) if command.send else [])
+    if (command.email is not None or command.send) and not recipients:
+        from agent import ConfigError
+
+        raise ConfigError(
+            "--send needs recipients, and email_to is empty.",
+            hint="Pass --email ADDR or set email_to in the config.",
+        )
+    return recipients
+
+
+def _deliver(
+    agent: PaperAgent,
+    settings: Settings,
+    built: Digest,
+    recipients: list[str],
+    command: DigestCommand,
+) -> int:
+    """Send (or, with --dry-run, check where it would go); the exit code."""
+    if not recipients:
+        return 0
+    if built.empty and command.skip_empty:
+        output.err_console().print("Nothing new; not sending (--skip-empty).")
+        return 0
+    if command.dry_run:
+        command.result["would_send"] = _would_send(settings, built, recipients)
+        return 0
+    sent = agent.send(built, to=recipients)
+    command.result["sent"] = sent.model_dump()
+    output.err_console().print(
+        f"Sent \u201c{sent.subject}\u201d to {', '.join(sent.accepted)} via {sent.server}."
+    )
+    for addr, why in sent.refused.items():
+        output.print_error(f"The server refused {addr}: {why}")
+    return 1 if sent.refused else 0
+
+
+def _show(built: Digest, recipients: list[str], command: DigestCommand) -> None:
+    from agent import render_digest as render
+
+    if command.as_json:
+        output.print_json({**built.as_json(), **command.result})
+    elif command.out is None and (not recipients or command.dry_run):
+        output.console().file.write(render(built, "txt"))
+    if built.empty and not command.as_json:
+        output.err_console().print(f"Nothing new: {built.empty_reason}", markup=False)
+    for note in built.notes:
+        output.err_console().print(f"Note: {note}", markup=False)
+
+
+def _folder(settings: Settings, digest_id: str) -> str:
+    return str(settings.layout.digest_folder(digest_id))
+
+
+def _would_send(settings: Settings, built: Digest, recipients: list[str]) -> dict[str, Any]:
     """Where the digest would go, checked as far as possible without connecting."""
-    from agent.digest.mail import SmtpConfig, check_address
-    from agent.errors import PaperbriefError
+    from agent import PaperbriefError, SmtpConfig, check_address
 
     info: dict[str, Any] = {"to": recipients, "subject": built.subject}
     try:

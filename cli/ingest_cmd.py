@@ -10,7 +10,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from cli.state import AppState
 
 
 def register(app: typer.Typer, state: AppState) -> None:
@@ -65,8 +65,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         ] = False,
     ) -> None:
         """Fetch new papers and store them (embedded, deduplicated, resumable)."""
-        from agent.dates import parse_day
-        from agent.sources import FetchRequest
+        from agent import FetchRequest, parse_day
 
         request = FetchRequest(
             categories=category or None,

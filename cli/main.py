@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cli import output
-
-if TYPE_CHECKING:
-    from agent import PaperAgent, Settings
+from cli.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,7 @@ class _ErrorBoundary(TyperGroup):
     failures we expect (bad input, unreachable servers, missing keys)."""
 
     def invoke(self, ctx: Any) -> Any:
-        from agent.errors import PaperbriefError
+        from agent import PaperbriefError
 
         try:
             return super().invoke(ctx)
@@ -40,33 +37,6 @@ class _ErrorBoundary(TyperGroup):
         except KeyboardInterrupt:
             output.print_error("Interrupted.", "Run the same command again: it resumes.")
             raise typer.Exit(130) from None
-
-
-@dataclass
-class AppState:
-    config: Path | None = None
-    home: Path | None = None
-    verbosity: int = 0
-    _settings: Settings | None = None
-    _agent: PaperAgent | None = field(default=None, repr=False)
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from agent import Settings
-
-            self._settings = Settings.load(self.config, home=self.home)
-        return self._settings
-
-    def agent(self) -> PaperAgent:
-        if self._agent is None:
-            from agent import PaperAgent
-
-            self._agent = PaperAgent(self.settings())
-        return self._agent
-
-    def close(self) -> None:
-        if self._agent is not None:
-            self._agent.close()
 
 
 STATE = AppState()
@@ -133,9 +103,9 @@ def run() -> None:
     """Console-script entry point."""
     try:
         app()
-    except (
-        Exception
-    ) as exc:  # a bug, not an expected failure: say so briefly, keep the trace on -vv
+    except Exception as exc:
+        # The boundary above handled every expected failure, so this is a bug: say so briefly
+        # and keep the traceback for -vv.
         if STATE.verbosity > 1:
             raise
         output.print_error(

@@ -11,9 +11,30 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from agent import Check
+    from cli.state import AppState
 
 CRON_LINE = "30 7 * * 1-5  paperbrief run >> ~/.local/state/paperbrief.log 2>&1"
+
+
+Categories = Annotated[
+    str | None, typer.Option(help="arXiv categories, comma-separated: cs.LG,cs.CL")
+]
+Sources = Annotated[
+    list[str] | None, typer.Option("--source", help="arxiv-rss, arxiv, hf (repeatable).")
+]
+Interests = Annotated[
+    list[str] | None,
+    typer.Option("--interest", help="A research interest in your words (repeatable)."),
+]
+LLMBaseURL = Annotated[
+    str | None, typer.Option(help="OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp).")
+]
+Recipients = Annotated[
+    list[str] | None, typer.Option("--email-to", help="Digest recipient (repeatable).")
+]
+DataHome = Annotated[Path | None, typer.Option("--data-home", help="Directory for all data.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; use the flags and defaults.")]
 
 
 def register(app: typer.Typer, state: AppState) -> None:
@@ -23,38 +44,22 @@ def register(app: typer.Typer, state: AppState) -> None:
             Path | None,
             typer.Option(help="Where to write (default: --config, else the platform config dir)."),
         ] = None,
-        categories: Annotated[
-            str | None, typer.Option(help="arXiv categories, comma-separated: cs.LG,cs.CL")
-        ] = None,
-        source: Annotated[
-            list[str] | None, typer.Option("--source", help="arxiv-rss, arxiv, hf (repeatable).")
-        ] = None,
-        interest: Annotated[
-            list[str] | None,
-            typer.Option("--interest", help="A research interest in your words (repeatable)."),
-        ] = None,
-        llm_base_url: Annotated[
-            str | None, typer.Option(help="OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp).")
-        ] = None,
+        categories: Categories = None,
+        source: Sources = None,
+        interest: Interests = None,
+        llm_base_url: LLMBaseURL = None,
         llm_model: Annotated[str | None, typer.Option(help="Chat model name.")] = None,
         smtp_host: Annotated[str | None, typer.Option(help="SMTP server host.")] = None,
         smtp_port: Annotated[int | None, typer.Option(help="SMTP port.")] = None,
         smtp_user: Annotated[str | None, typer.Option(help="SMTP login user.")] = None,
         smtp_from: Annotated[str | None, typer.Option(help="From address.")] = None,
-        email_to: Annotated[
-            list[str] | None, typer.Option("--email-to", help="Digest recipient (repeatable).")
-        ] = None,
-        data_home: Annotated[
-            Path | None, typer.Option("--data-home", help="Directory for all data.")
-        ] = None,
-        yes: Annotated[
-            bool, typer.Option("--yes", "-y", help="Ask nothing; use the flags and defaults.")
-        ] = False,
+        email_to: Recipients = None,
+        data_home: DataHome = None,
+        yes: Yes = False,
         force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
     ) -> None:
         """Write a commented config file (every setting explained) from a few questions or flags."""
-        from agent.config import default_config_path
-        from agent.onboarding.config_template import write_config
+        from agent import default_config_path
 
         chosen: dict[str, Any] = {
             "arxiv_categories": _split(categories),
@@ -71,18 +76,8 @@ def register(app: typer.Typer, state: AppState) -> None:
         }
         if not yes and sys.stdin.isatty():
             _ask(chosen)
-        chosen = {k: v for k, v in chosen.items() if v not in (None, [], "")}
         target = (path or state.config or default_config_path()).expanduser()
-        write_config(target, chosen, overwrite=force)
-        con = output.console()
-        con.print(f"Wrote {target} (mode 600). Every setting is listed there with its meaning.")
-        if chosen.get("llm_base_url") is None:
-            con.print("LLM: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server) in your "
-                      "environment for written summaries.")  # fmt: skip
-        if chosen.get("smtp_host"):
-            con.print("E-mail: set PAPERBRIEF_SMTP_PASSWORD in your environment (never the file).")
-        con.print("Next: `paperbrief doctor`, then `paperbrief run`. A cron line for weekdays:")
-        con.print(f"  {CRON_LINE}", soft_wrap=True, markup=False)
+        write_config_and_explain(target, chosen, overwrite=force)
 
     @app.command()
     def doctor(
@@ -90,23 +85,43 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """Check config, store, embedder, BM25 index, LLM endpoint, SMTP login and each source,
         and say what to fix."""
-        from agent.onboarding.doctor import CheckStatus, run_checks
+        from agent import CheckStatus, run_checks
 
         checks = run_checks(state.agent())
-        failed = any(c.status is CheckStatus.FAIL for c in checks)
         if as_json:
             output.print_json([c.model_dump(mode="json") for c in checks])
-            raise typer.Exit(1 if failed else 0)
-        from rich.table import Table
-        from rich.text import Text
+        else:
+            print_checks(checks)
+        raise typer.Exit(1 if any(c.status is CheckStatus.FAIL for c in checks) else 0)
 
-        marks = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ fail[/]",
-                 "skipped": "[dim]- skipped[/]"}  # fmt: skip
-        table = Table("check", "status", "detail", "fix", expand=True)
-        for c in checks:
-            table.add_row(c.name, marks[c.status], Text(c.detail), Text(c.fix))
-        output.console().print(table)
-        raise typer.Exit(1 if failed else 0)
+
+def write_config_and_explain(target: Path, chosen: dict[str, Any], *, overwrite: bool) -> None:
+    """Write the answers that were given (the rest keep their defaults) and say what comes next."""
+    from agent import write_config
+
+    chosen = {k: v for k, v in chosen.items() if v not in (None, [], "")}
+    write_config(target, chosen, overwrite=overwrite)
+    con = output.console()
+    con.print(f"Wrote {target} (mode 600). Every setting is listed there with its meaning.")
+    if chosen.get("llm_base_url") is None:
+        con.print("LLM: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server) in your "
+                  "environment for written summaries.")  # fmt: skip
+    if chosen.get("smtp_host"):
+        con.print("E-mail: set PAPERBRIEF_SMTP_PASSWORD in your environment (never the file).")
+    con.print("Next: `paperbrief doctor`, then `paperbrief run`. A cron line for weekdays:")
+    con.print(f"  {CRON_LINE}", soft_wrap=True, markup=False)
+
+
+def print_checks(checks: list[Check]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    marks = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ fail[/]",
+             "skipped": "[dim]- skipped[/]"}  # fmt: skip
+    table = Table("check", "status", "detail", "fix", expand=True)
+    for c in checks:
+        table.add_row(c.name, marks[c.status], Text(c.detail), Text(c.fix))
+    output.console().print(table)
 
 
 def _split(value: str | None) -> list[str] | None:

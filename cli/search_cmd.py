@@ -9,7 +9,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from cli.main import AppState
+    from cli.state import AppState
 
 
 def register(app: typer.Typer, state: AppState) -> None:

@@ -10,8 +10,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
-    from agent import PaperAgent, RunReport
-    from agent.models import Paper, Summary
+    from agent import Paper, PaperAgent, RunReport, Summary
 
 REPORT_KEYS = ("summarized", "cached", "failed", "flagged", "llm_calls", "tokens_in", "tokens_out")
 
@@ -59,7 +58,7 @@ def register(app: typer.Typer, get_agent: Callable[[], PaperAgent]) -> None:
         ] = False,
     ) -> None:
         """Print one paper with its summary."""
-        from agent.errors import InputError
+        from agent import InputError
 
         agent = get_agent()
         paper = agent.get_paper(paper_id)
@@ -87,9 +86,7 @@ def register(app: typer.Typer, get_agent: Callable[[], PaperAgent]) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
         """Send one tiny request: endpoint, model, structured-output method and latency."""
-        from agent.llm.chat import check_endpoint
-
-        result = check_endpoint(get_agent().settings)
+        result = get_agent().check_llm()
         if as_json:
             output.print_json(result)
         else:

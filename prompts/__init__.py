@@ -33,7 +33,11 @@ CONSTANTS: dict[str, str] = {"fence_start": FENCE_START, "fence_end": FENCE_END}
 
 
 class PromptError(ValueError):
-    """A prompt file is malformed or was rendered with the wrong variables."""
+    """A prompt file is malformed or was rendered with the wrong variables.
+
+    ``prompts`` imports nothing of ``agent``, so this is its own class: the agent layer maps it
+    to ``agent.errors.PromptError`` (a ``PaperbriefError``) in the same table as the store's.
+    """
 
 
 @dataclass(frozen=True)

@@ -12,27 +12,17 @@ here too, so filters are exact masks over the scores rather than over-fetch-and-
 from __future__ import annotations
 
 import itertools
-import json
-import logging
-import math
-import os
-import shutil
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from store import bm25_files
+from store.bm25_files import IndexFiles
+from store.bm25_tokens import idf, ids_of, tokenize, tokenize_query
 
-_CURRENT = "CURRENT"
-_META = "chunks.json"
-_VECTORS = "vectors.npy"
-_TOKENS = "tokens.npy"
-_OFFSETS = "offsets.npy"
 _NO_TS = np.iinfo(np.int64).min
 
 
@@ -58,77 +48,6 @@ class ChunkRow:
             source=meta.get("source"),
             categories=list(meta.get("categories") or []),
         )
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-#: Words a query is phrased with that say nothing about what it looks for ("Which papers use
-#: reanalysis data?"): with only the short stop list they outscore the one rare term that matters.
-# fmt: off
-_QUERY_ONLY_STOPWORDS = frozenset((
-    "paper", "papers", "work", "works", "study", "studies", "article", "articles", "anyone",
-    "someone", "anything", "something", "tell", "know", "find", "show", "which", "what", "how",
-    "why", "when", "where", "who", "whom", "whether", "does", "do", "did", "can", "could",
-    "would", "should", "any", "has", "have", "had", "me", "my", "you",
-))
-# fmt: on
-
-
-def _idf(df: int, n_docs: int) -> float:
-    """BM25's (Lucene) inverse document frequency, as bm25s scores with it."""
-    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-
-
-@lru_cache(maxsize=1)
-def _query_stopwords() -> list[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return sorted(set(STOPWORDS_EN) | _QUERY_ONLY_STOPWORDS)
-
-
-def tokenize_query(query: str) -> list[str]:
-    """A query's terms: the long English stop list and query phrasing removed, each term once
-    (a word repeated in a question is not more important)."""
-    import bm25s
-
-    tokens = bm25s.tokenize(
-        [query],
-        stopwords=_query_stopwords(),
-        stemmer=_stemmer(),
-        return_ids=False,
-        show_progress=False,
-    )[0]
-    return list(dict.fromkeys(tokens))
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-case words of 2+ characters, English stop words removed, Snowball-stemmed."""
-    import bm25s
-
-    if not texts:
-        return []
-    return bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-
-
-def _ids_of(docs: list[list[str]], vocab: dict[str, int]) -> list[list[int]]:
-    """Token strings to ids, adding unseen tokens to ``vocab`` (in place) with the next id."""
-    out = []
-    for doc in docs:
-        ids = []
-        for token in doc:
-            tid = vocab.get(token)
-            if tid is None:
-                tid = vocab[token] = len(vocab)
-            ids.append(tid)
-        out.append(ids)
-    return out
 
 
 class BM25Index:
@@ -187,7 +106,7 @@ class BM25Index:
         # bm25s adds an empty token to every vocabulary (and fails on an empty one: chunks of
         # stop words only); give it id 0 up front so ids stay contiguous as the vocabulary grows.
         vocab: dict[str, int] = {"": 0}
-        return cls._assemble(rows, _ids_of(tokenize([r.text for r in rows]), vocab), vocab,
+        return cls._assemble(rows, ids_of(tokenize([r.text for r in rows]), vocab), vocab,
                              revision=revision, vectors=vectors)  # fmt: skip
 
     def updated(
@@ -211,7 +130,7 @@ class BM25Index:
         flat, offsets = self.tokens
         vocab = dict(self.retriever.vocab_dict)
         kept_ids = [flat[offsets[i] : offsets[i + 1]].tolist() for i in keep]
-        new_ids = _ids_of(tokenize([r.text for r in rows]), vocab)
+        new_ids = ids_of(tokenize([r.text for r in rows]), vocab)
         kept_rows = [
             ChunkRow(
                 id=self.chunk_ids[i],
@@ -271,86 +190,36 @@ class BM25Index:
             tokens=tokens,
         )
 
-    # --- persistence ------------------------------------------------------------------------
+    # --- persistence (the format is store.bm25_files') ---------------------------------------
     def save(self, root: Path) -> None:
-        """Write into a fresh directory, then point CURRENT at it: a reader (or a crash) never
-        sees half an index."""
-        root.mkdir(parents=True, exist_ok=True)
-        name = f"idx-{self.revision}-{uuid.uuid4().hex[:8]}"
-        target = root / name
-        target.mkdir()
-        if self.retriever is not None:
-            self.retriever.save(str(target), show_progress=False)
-        meta = {
-            "revision": self.revision,
+        """Write into a fresh folder, then point CURRENT at it."""
+        columns = {
             "chunk_ids": self.chunk_ids,
             "paper_ids": self.paper_ids,
             "published_ts": [None if t == _NO_TS else int(t) for t in self._published],
             "sources": [s or None for s in self._sources],
             "categories": self._categories,
         }
-        (target / _META).write_text(json.dumps(meta), encoding="utf-8")
-        if self.vectors is not None:
-            np.save(target / _VECTORS, np.asarray(self.vectors, dtype=np.float16))
-        if self.tokens is not None:
-            np.save(target / _TOKENS, self.tokens[0])
-            np.save(target / _OFFSETS, self.tokens[1])
-        tmp = root / f"{_CURRENT}.{name}.tmp"
-        tmp.write_text(name, encoding="utf-8")
-        os.replace(tmp, root / _CURRENT)
-        for old in root.iterdir():
-            if old.is_dir() and old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
-            elif old.name.endswith(".tmp"):
-                old.unlink(missing_ok=True)
+        bm25_files.write(
+            root, IndexFiles(self.revision, self.retriever, columns, self.vectors, self.tokens)
+        )
 
     @staticmethod
     def saved_revision(root: Path) -> int | None:
-        """The revision the saved index was built at (from its directory name), cheaply."""
-        try:
-            name = (root / _CURRENT).read_text(encoding="utf-8").strip()
-            return int(name.split("-")[1])
-        except (OSError, IndexError, ValueError):
-            return None
+        return bm25_files.saved_revision(root)
 
     @classmethod
     def load(cls, root: Path) -> BM25Index | None:
         """The saved index, or None when there is none (or it is unreadable: rebuild then)."""
-        try:
-            name = (root / _CURRENT).read_text(encoding="utf-8").strip()
-            target = root / name
-            meta = json.loads((target / _META).read_text(encoding="utf-8"))
-            retriever = None
-            if meta["chunk_ids"]:
-                import bm25s
-
-                retriever = bm25s.BM25.load(str(target), load_corpus=False)
-            vectors = None
-            if (target / _VECTORS).is_file():  # memory-mapped: only filtered rows are read
-                vectors = np.load(target / _VECTORS, mmap_mode="r")
-                if len(vectors) != len(meta["chunk_ids"]):
-                    raise ValueError("vectors.npy does not match the chunk list")
-            tokens = None
-            if (target / _TOKENS).is_file():  # read only when the index is updated
-                offsets = np.load(target / _OFFSETS, mmap_mode="r")
-                tokens = (np.load(target / _TOKENS, mmap_mode="r"), offsets)
-                if len(offsets) != len(meta["chunk_ids"]) + 1:
-                    raise ValueError("offsets.npy does not match the chunk list")
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("BM25 index under %s unreadable (%s); it will be rebuilt", root, exc)
+        files = bm25_files.read(root)
+        if files is None:
             return None
         return cls(
-            retriever,
-            revision=int(meta["revision"]),
-            chunk_ids=meta["chunk_ids"],
-            paper_ids=meta["paper_ids"],
-            published_ts=meta["published_ts"],
-            sources=meta["sources"],
-            categories=meta["categories"],
-            vectors=vectors,
-            tokens=tokens,
+            files.retriever,
+            revision=files.revision,
+            vectors=files.vectors,
+            tokens=files.tokens,
+            **files.columns,
         )
 
     # --- search ---------------------------------------------------------------------------
@@ -430,7 +299,7 @@ class BM25Index:
         for token in tokens:
             col = vocab.get(token)
             column = indices[indptr[col] : indptr[col + 1]] if col is not None else indices[:0]
-            weight = _idf(len(column), n_docs)
+            weight = idf(len(column), n_docs)
             total += weight
             if not len(column):
                 continue

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from store.layout import StoreLayout, safe_name
 from store.sqlite_tables import SqliteTables
 
 _SCHEMA = """
@@ -66,7 +67,8 @@ class DigestHistory(SqliteTables):
 
     @classmethod
     def in_home(cls, home: Path) -> DigestHistory:
-        return cls(Path(home) / "state.sqlite3", Path(home) / "digests")
+        layout = StoreLayout(home)
+        return cls(layout.state_db, layout.digests)
 
     # --- saving -----------------------------------------------------------------------------
     def save(
@@ -82,10 +84,10 @@ class DigestHistory(SqliteTables):
         window_end: str | None = None,
     ) -> Path:
         """Write ``files`` (name -> text) into the digest's folder atomically, then its row."""
-        folder = self.digests_dir / _safe_name(digest_id)
+        folder = self.digests_dir / safe_name(digest_id)
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            target = folder / _safe_name(name)
+            target = folder / safe_name(name)
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, target)
@@ -180,9 +182,3 @@ class DigestHistory(SqliteTables):
                 "INSERT OR REPLACE INTO digest_theme_names VALUES (?, ?, ?, ?, ?, ?)",
                 (key, name, overview, model, prompt_version, _now()),
             )
-
-
-def _safe_name(name: str) -> str:
-    """A file/folder name from an id: no separators, no leading dots."""
-    cleaned = "".join(c if c.isalnum() or c in "-_.T" else "_" for c in name).lstrip(".")
-    return cleaned or "digest"

@@ -5,31 +5,26 @@ A mixin of PaperStore, kept apart from the writing code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from store import records as rec_mod
+from store.chroma_batches import ChromaBatches, slices
 from store.errors import StoreError
 from store.records import build_where
-
-
-def _slices(n: int, size: int) -> Iterator[slice]:
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
 
 
 class ReadMixin:
     """Read methods of PaperStore; relies on its collections and paging helpers."""
 
-    _max_batch: int
+    _batches: ChromaBatches
     _papers: Any
     _chunks: Any
     embedder: Any
 
     def _errors(self) -> Any: ...
-    def _get_all(self, collection: Any, *, where: dict | None, include: list[str]) -> dict: ...
 
     def get(self, paper_id: str) -> dict | None:
         found = self.get_many([paper_id])
@@ -45,7 +40,7 @@ class ReadMixin:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, tuple[dict, int]] = {}
         with self._errors():
-            for sl in _slices(len(wanted), self._max_batch):
+            for sl in slices(len(wanted), self._batches.size):
                 got = self._papers.get(ids=wanted[sl], include=["metadatas", "documents"])
                 for pid, meta, doc in zip(
                     got["ids"], got["metadatas"], got["documents"], strict=True
@@ -66,7 +61,7 @@ class ReadMixin:
         """Papers published in [since_ts, until_ts) (epoch seconds), newest first."""
         where = build_where(since_ts=since_ts, until_ts=until_ts, source=source, category=category)
         with self._errors():
-            got = self._get_all(self._papers, where=where, include=["metadatas"])
+            got = self._batches.get_all(self._papers, where=where, include=["metadatas"])
         order = sorted(
             zip(got["ids"], got["metadatas"], strict=True),
             key=lambda item: (-(item[1] or {}).get("published_ts", -(2**62)), item[0]),
@@ -80,7 +75,7 @@ class ReadMixin:
         vectors: dict[str, np.ndarray] = {}
         wanted = list(dict.fromkeys(ids))
         with self._errors():
-            for sl in _slices(len(wanted), self._max_batch):
+            for sl in slices(len(wanted), self._batches.size):
                 got = self._papers.get(ids=wanted[sl], include=["embeddings"])
                 for pid, emb in zip(got["ids"], got["embeddings"], strict=True):
                     vectors[pid] = np.asarray(emb, dtype=np.float32)
@@ -111,8 +106,8 @@ class ReadMixin:
         count: left by a crash until the paper is upserted again) and ``missing_chunks``
         (chunks a committed paper should have but does not; always 0 unless Chroma lost data)."""
         with self._errors():
-            papers = self._get_all(self._papers, where=None, include=["metadatas"])
-            chunks = self._get_all(self._chunks, where=None, include=["metadatas"])
+            papers = self._batches.get_all(self._papers, where=None, include=["metadatas"])
+            chunks = self._batches.get_all(self._chunks, where=None, include=["metadatas"])
         n_chunks = {
             pid: int((meta or {}).get("n_chunks", 0))
             for pid, meta in zip(papers["ids"], papers["metadatas"], strict=True)

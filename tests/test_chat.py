@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openai_script_helpers import citing, prompt_of
 from openai_server import OpenAIServer, chat_completion
-from test_qa import PLANTOK, agent, qa_store
+from qa_corpus import PLANTOK
 
 from agent.config import Settings
 from agent.errors import InputError
@@ -16,7 +16,6 @@ from agent.llm.chat import make_llm
 from agent.qa.chat import ChatSession, looks_like_follow_up
 from agent.qa.engine import QAEngine
 
-__all__ = ["agent", "qa_store"]  # fixtures shared with test_qa
 RETRACE = "demo-0001"
 FIRST = "How do planning tokens help math reasoning?"
 FOLLOW_UP = "and which of those use a verifier?"

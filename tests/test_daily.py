@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import pytest
 from httpserver import LocalHTTPServer, Resp
 from openai_server import OpenAIServer, structured
-from test_mailer import smtp_server
+from smtpserver import smtp_server
 from typer.testing import CliRunner
 
 from agent.lock import RunLock

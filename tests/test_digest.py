@@ -10,7 +10,8 @@ import pytest
 from openai_server import OpenAIServer, Reply, error_body, structured
 
 from agent.config import Settings
-from agent.digest.build import build_digest, first_sentence, safe_url, short_authors
+from agent.digest.build import Relevance, build_digest, first_sentence, safe_url, short_authors
+from agent.digest.models import DigestOptions, Selection
 from agent.digest.naming import LLMThemeNamer
 from agent.digest.relevance import InterestProfile
 from agent.llm.chat import make_llm
@@ -18,6 +19,7 @@ from agent.models import Paper, SourceReport, SourceStatus, Summary
 from store.digest_history import DigestHistory
 
 NOW = datetime(2026, 11, 25, 6, tzinfo=UTC)
+AT_NOW = DigestOptions(now=NOW)
 TOPICS = {
     "robots": (
         "Legged robot locomotion policy {i}",
@@ -67,7 +69,7 @@ def test_recency_order_without_profile_and_upvotes_break_ties(data):
     papers = [dict(p) for p in papers]
     papers[5]["published"] = papers[0]["published"]
     papers[5]["extra"] = {"upvotes": 80}
-    digest = build_digest(papers, vectors, {}, now=NOW)
+    digest = build_digest(Selection(papers), vectors, {}, AT_NOW)
     assert digest.papers[0].id == papers[5]["id"]
     assert digest.papers[1].id == papers[0]["id"]
     assert not digest.profile_used
@@ -76,7 +78,9 @@ def test_recency_order_without_profile_and_upvotes_break_ties(data):
 def test_profile_orders_by_interest_keywords_and_dislikes(data, minilm):
     papers, vectors = data
     profile = InterestProfile(interests=["predicting properties of chemical compounds"])
-    digest = build_digest(papers, vectors, {}, profile=profile, embedder=minilm, now=NOW)
+    digest = build_digest(
+        Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm)
+    )
     assert {p.id for p in digest.papers[:4]} == {
         p["id"] for p in papers if p["topic"] == "molecules"
     }
@@ -84,15 +88,17 @@ def test_profile_orders_by_interest_keywords_and_dislikes(data, minilm):
     assert digest.top_picks == [p.id for p in digest.papers[:3]]
     # a dislike sinks every robot paper below the rest
     profile = InterestProfile(interests=["learning from data"], not_interested=["quadruped"])
-    digest = build_digest(papers, vectors, {}, profile=profile, embedder=minilm, now=NOW)
+    digest = build_digest(
+        Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm)
+    )
     assert all("Legged" in p.title for p in digest.papers[-4:])
-    assert any("not interested: quadruped" in r for r in digest.papers[-1].reasons)
+    assert any("not interested in 'quadruped'" in r for r in digest.papers[-1].reasons)
 
 
 def test_keywords_alone_make_a_profile_and_title_hits_count_more(data):
     papers, vectors = data
     profile = InterestProfile(keywords=["heatwaves with transformers 2", "temperature"])
-    digest = build_digest(papers, vectors, {}, profile=profile, now=NOW)
+    digest = build_digest(Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile))
     assert digest.profile_used
     assert digest.papers[0].title == "Forecasting heatwaves with transformers 2"
     assert {p.id for p in digest.papers[:4]} == {p["id"] for p in papers if p["topic"] == "weather"}
@@ -103,7 +109,11 @@ def test_threshold_and_cap_are_counted(data, minilm):
     papers, vectors = data
     profile = InterestProfile(interests=["graph neural networks for chemistry"], min_score=0.45)
     digest = build_digest(
-        papers, vectors, {}, profile=profile, embedder=minilm, now=NOW, max_papers=3
+        Selection(papers),
+        vectors,
+        {},
+        DigestOptions(now=NOW, max_papers=3),
+        relevance=Relevance(profile, minilm),
     )
     kept = digest.stats.selected
     assert kept == 3 and digest.stats.over_cap >= 1
@@ -114,7 +124,7 @@ def test_threshold_and_cap_are_counted(data, minilm):
 
 def test_themes_cover_every_paper_once(data):
     papers, vectors = data
-    digest = build_digest(papers, vectors, {}, now=NOW)
+    digest = build_digest(Selection(papers), vectors, {}, AT_NOW)
     placed = [i for t in digest.themes for i in t.paper_ids] + digest.also_new
     assert sorted(placed) == sorted(p["id"] for p in papers)
     topics = {p["id"]: p["topic"] for p in papers}
@@ -141,7 +151,7 @@ def test_summary_fields_and_abstract_fallback(data):
         method="json_schema",
         flagged="invented 9%",
     )
-    digest = build_digest(papers, vectors, {first["id"]: summary}, now=NOW)
+    digest = build_digest(Selection(papers), vectors, {first["id"]: summary}, AT_NOW)
     shown = digest.paper(first["id"])
     assert (shown.tldr, shown.why_it_matters, shown.flagged) == (
         "Robots walk.",
@@ -180,20 +190,17 @@ def test_summary_fields_and_abstract_fallback(data):
 )
 def test_empty_digest_says_why(reports, now, expected):
     digest = build_digest(
-        [],
+        Selection([], start=now - timedelta(days=1), end=now),
         np.zeros((0, 384)),
         {},
-        now=now,
-        source_reports=reports,
-        window_start=now - timedelta(days=1),
-        window_end=now,
+        DigestOptions(now=now, source_reports=reports),
     )
     assert digest.empty and expected in digest.empty_reason
     assert digest.themes == [] and digest.top_picks == []
 
 
 def test_all_papers_already_sent_is_the_reason():
-    digest = build_digest([], np.zeros((0, 4)), {}, now=NOW, in_window=5, excluded_sent=5)
+    digest = build_digest(Selection([], excluded_sent=5), np.zeros((0, 4)), {}, AT_NOW)
     assert "All 5 papers in the window were in earlier digests" in digest.empty_reason
 
 
@@ -222,10 +229,10 @@ def test_llm_names_one_call_per_theme_then_cached(data, tmp_path):
         namer = LLMThemeNamer(make_llm(settings, backoff=0.01), cache=history)
         seen: list[tuple[int, int | None]] = []
         digest = build_digest(
-            papers,
+            Selection(papers),
             vectors,
             {},
-            now=NOW,
+            AT_NOW,
             namer=namer,
             progress=lambda stage, done, total: seen.append((done, total)),
         )
@@ -240,7 +247,7 @@ def test_llm_names_one_call_per_theme_then_cached(data, tmp_path):
         assert "test-model" in digest.stats.models and seen[-1] == (3, 3)
         prompt = srv.chat_requests[0].json["messages"][-1]["content"]
         assert "<<<PAPER" in prompt  # titles are fenced as data
-        again = build_digest(papers, vectors, {}, now=NOW, namer=namer)
+        again = build_digest(Selection(papers), vectors, {}, AT_NOW, namer=namer)
         assert len(srv.chat_requests) == 3  # every name came from the cache
         assert again.stats.llm_calls == 0 and all(t.cached for t in again.themes)
 
@@ -250,7 +257,7 @@ def test_failed_llm_name_falls_back_to_keywords(data, tmp_path):
     with OpenAIServer(handler=lambda r: Reply(400, error_body("nope"))) as srv:
         settings = Settings(llm_base_url=srv.url, openai_api_key="k", llm_max_retries=0)
         namer = LLMThemeNamer(make_llm(settings, backoff=0.01))
-        digest = build_digest(papers, vectors, {}, now=NOW, namer=namer)
+        digest = build_digest(Selection(papers), vectors, {}, AT_NOW, namer=namer)
     assert len(digest.themes) == 3 and all(t.named_by == "keywords" for t in digest.themes)
     assert digest.stats.naming_failures == 3
     assert any("keyword names" in n for n in digest.notes)

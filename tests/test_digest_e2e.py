@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from openai_server import OpenAIServer, structured
-from test_mailer import smtp_server
+from smtpserver import smtp_server
 from typer.testing import CliRunner
 
 from agent.config import Settings
-from agent.digest.flow import deliver, make_digest
 from agent.errors import DeliveryError
 from agent.pipeline import PaperAgent
 from agent.sources.base import FetchRequest
@@ -92,8 +91,8 @@ def test_digest_named_by_llm_arrives_by_mail_with_every_paper(home, minilm):
     ):
         settings = Settings(**smtp_settings(home, port), llm_base_url=llm.url, openai_api_key="k")
         with PaperAgent(settings, embedder=minilm) as agent:
-            digest = make_digest(agent, **WINDOW)
-            result = deliver(agent, digest, to=["a@example.org", "b@example.org"])
+            digest = agent.digest(**WINDOW)
+            result = agent.send(digest, to=["a@example.org", "b@example.org"])
         n_llm_calls = len(llm.chat_requests)
 
     assert len(digest.papers) == len(rows)
@@ -139,11 +138,11 @@ def test_sent_papers_are_left_out_next_time_unless_asked(home, minilm):
         smtp_server(user="digest", password="right") as (sink, port),
         PaperAgent(Settings(**smtp_settings(home, port)), embedder=minilm) as agent,
     ):
-        first = make_digest(agent, **WINDOW)
-        deliver(agent, first, to=["a@example.org"])
-        second = make_digest(agent, **WINDOW)
-        again = make_digest(agent, include_sent=True, **WINDOW)
-        deliver(agent, second, to=["a@example.org"])  # the empty note still goes out
+        first = agent.digest(**WINDOW)
+        agent.send(first, to=["a@example.org"])
+        second = agent.digest(**WINDOW)
+        again = agent.digest(include_sent=True, **WINDOW)
+        agent.send(second, to=["a@example.org"])  # the empty note still goes out
     assert second.empty and "were in earlier digests" in second.empty_reason
     assert second.stats.excluded_sent == len(first.papers)
     assert len(again.papers) == len(first.papers)
@@ -157,9 +156,9 @@ def test_refused_login_is_a_clear_error_and_the_digest_is_saved(home, minilm):
     with smtp_server(user="digest", password="right") as (sink, port):
         settings = Settings(**smtp_settings(home, port, smtp_password="wrong"))
         with PaperAgent(settings, embedder=minilm) as agent:
-            digest = make_digest(agent, **WINDOW)
+            digest = agent.digest(**WINDOW)
             with pytest.raises(DeliveryError) as err:
-                deliver(agent, digest, to=["a@example.org"])
+                agent.send(digest, to=["a@example.org"])
     assert "refused the login for 'digest'" in str(err.value)
     folder = home / "digests" / digest.id
     assert str(folder) in err.value.hint
@@ -224,8 +223,7 @@ def test_empty_window_after_failed_ingest_names_each_failed_source(home, minilm)
                 "at": "2026-11-28T05:00:00+00:00",
             }
             agent.store.state.set_meta(f"last_ingest:{name}", json.dumps(entry))
-        digest = make_digest(
-            agent,
+        digest = agent.digest(
             since="2026-11-28",
             until="2026-11-28T06:00:00+00:00",
             now=datetime(2026, 11, 28, 6, tzinfo=UTC),

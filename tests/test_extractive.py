@@ -1,19 +1,29 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from statistics import mean
+
+import pytest
 
 from agent.models import Paper
+from agent.sources.files import read_papers
 from agent.summaries.extractive import (
     NO_LLM_NOTICE,
     clean_text,
     key_terms,
+    latex_to_text,
     split_sentences,
     summarize_extractive,
 )
 from agent.summaries.faithfulness import MAX_TLDR_WORDS, check_numbers
+from agent.summaries.plain_text import self_contained, trim_asides
+from agent.summaries.readability import fk_grade, is_cut_off, opens_with_back_reference
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
+DEMO = Path(__file__).parents[1] / "agent" / "data" / "demo_corpus.jsonl"
+SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
 
 
 def papers() -> list[Paper]:
@@ -49,7 +59,7 @@ def test_summary_is_extractive_labelled_and_within_limits():
         # Every sentence comes from the abstract, so every number is faithful.
         assert check_numbers([("summary", s.summary), ("tldr", s.tldr)], paper.abstract) == []
         for sentence in split_sentences(s.summary):
-            assert sentence in clean_text(paper.abstract)
+            assert _words(sentence) <= _words(clean_text(paper.abstract)) | {"the"}
         assert (s.paper_id, s.version, s.content_hash) == (
             paper.id,
             paper.version,
@@ -79,10 +89,22 @@ def test_acronym_definitions_become_key_terms():
     ]
 
 
-def test_long_method_sentence_is_shortened_for_the_tldr():
-    long = "Data is scarce. We propose a method that " + "carefully " * 40 + "learns. It works."
-    s = summarize_extractive(Paper(id="x", title="T", abstract=long, source="file"))
-    assert len(s.tldr.split()) <= MAX_TLDR_WORDS and s.tldr.endswith("…")
+def test_long_method_sentence_is_cut_at_a_clause_boundary_never_mid_clause():
+    long = (
+        "Labelled data is scarce in radiology. We propose RadMix, a method that "
+        + "carefully " * 30
+        + "mixes scans, which lets small hospitals train detectors that rival those of large "
+        + "centres on every benchmark we tried. It works."
+    )
+    s = summarize_extractive(Paper(id="x", title="RadMix: T", abstract=long, source="file"))
+    assert s.tldr == "We propose RadMix, a method."
+    assert "…" not in s.model_dump_json()
+    # Nothing fits and nothing can be cut: the title, not a sentence sliced mid-clause.
+    only_long = "We propose a method that " + "carefully " * 40 + "learns."
+    s = summarize_extractive(
+        Paper(id="y", title="Careful learning", abstract=only_long, source="file")
+    )
+    assert s.tldr == "Careful learning."
 
 
 def test_source_summary_is_used_and_labelled():
@@ -122,3 +144,124 @@ def test_readability_grade_orders_plain_and_dense_text():
     assert fk_grade("") is None
     figures = compare([(plain, dense)])
     assert figures["summary_grade"] < figures["abstract_grade"]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[\w%.-]*\w", text)}
+
+
+def test_latex_becomes_text_and_plain_symbols_are_left_alone():
+    assert latex_to_text(r"the time-independent Schr\"odinger equation") == (
+        "the time-independent Schrödinger equation"
+    )
+    assert latex_to_text(r"Schr{\"o}dinger and Erd\H{o}s") == "Schrödinger and Erdős"
+    assert latex_to_text(r"an $\ell_1$ penalty") == "an ℓ1 penalty"
+    assert latex_to_text(r"runs in $O(n^2)$ time") == "runs in O(n²) time"
+    assert (
+        latex_to_text(r"$\mathcal{O}(n \log n)$ and 10^{19} FLOPs") == "O(n log n) and 10¹⁹ FLOPs"
+    )
+    assert latex_to_text(r"\textbf{FastNet} is $3\times$ faster, 50\% fewer") == (
+        "FastNet is 3× faster, 50% fewer"
+    )
+    # Not LaTeX: plain percent, underscores, dollar amounts, tildes meaning "about".
+    plain = "cuts cost 50% with snake_case ids, from $5 and $10 to ~3 dollars (p < 0.05)."
+    assert latex_to_text(plain) == plain
+    # Unknown macros keep their words; citations go.
+    assert latex_to_text(r"\LaTeX{} and \mymacro{word} \cite{smith20}") == "LaTeX and mymacro word"
+
+
+def test_citations_parentheticals_and_links_are_trimmed():
+    text = (
+        "Large language models (LLMs) solve 41% of tasks [12] (e.g., coding and math), "
+        "beating retrieval [1, 3-5] (Smith et al., 2020; Doe and Roe, 2019) as noted by "
+        "Rao (1948) (see Section 3) at https://example.org/x."
+    )
+    assert trim_asides(text) == (
+        "Large language models (LLMs) solve 41% of tasks, beating retrieval as noted by Rao at."
+    )
+    assert trim_asides("It costs O(n log n) (1) and (ii) more.") == "It costs O(n log n) and more."
+
+
+def test_back_references_are_rewritten_or_refused():
+    assert self_contained("In this work, we propose X.") == "We propose X."
+    assert self_contained("Here we propose X.") == "We propose X."
+    assert self_contained("This paper proposes X.") == "The paper proposes X."
+    assert self_contained("These results suggest Y.") == "The results suggest Y."
+    assert self_contained("To address this gap, we introduce X.") == "We introduce X."
+    assert self_contained("Moreover, our method is fast.") == "Our method is fast."
+    for pointing in (
+        "These artefacts hurt recall.", "It is fast.", "Such models fail.",
+        "They are slow.", "This allows reuse.", "Thus, it works.", "Those fail too.",
+    ):  # fmt: skip
+        assert self_contained(pointing) is None, pointing
+
+
+def test_real_shaped_abstract_reads_alone():
+    abstract = (
+        "Sparse solvers underlie many estimators in quantum chemistry~\\cite{a,b}. These "
+        "estimators are slow when the Hamiltonian is ill-conditioned (e.g., near a degeneracy). "
+        "In this work, we propose an $\\ell_1$-regularised solver for the time-independent "
+        'Schr\\"odinger equation that converges in $O(n^2)$ time [3, 7]. It reduces error by 50% '
+        "(see Section 4) compared with dense solvers (Smith et al., 2020), and these gains grow "
+        "with system size. Our results suggest that sparse methods are practical for molecules "
+        "with up to 200 atoms. Code is available at https://github.com/x/y."
+    )
+    s = summarize_extractive(
+        Paper(id="q", title='Sparse Schr\\"odinger solvers', abstract=abstract, source="file")
+    )
+    assert s.tldr == (
+        "We propose an ℓ1-regularised solver for the time-independent Schrödinger equation "
+        "that converges in O(n²) time."
+    )
+    assert s.why_it_matters == (
+        "Our results suggest that sparse methods are practical for molecules with up to 200 atoms."
+    )
+    text = " ".join([s.tldr, s.summary, s.why_it_matters])
+    for gone in ("\\", "$", "~", "[3", "Smith", "e.g.", "Section", "github", "These estimators"):
+        assert gone not in text, gone
+
+
+def _demo() -> list[Paper]:
+    lines = DEMO.read_text(encoding="utf-8").splitlines()
+    return [Paper(**{"source": "demo", **json.loads(line)}) for line in lines if line.strip()]
+
+
+def _samples() -> list[Paper]:
+    if not SAMPLES.is_dir():
+        pytest.skip("../shared/samples is absent (a user's checkout has none)")
+    papers: list[Paper] = []
+    for path in sorted(SAMPLES.glob("*.xml")) + sorted(SAMPLES.glob("*.json")):
+        try:
+            papers += read_papers(path).papers
+        except Exception:  # the error answer and the OAI-PMH payload hold no abstracts
+            continue
+    assert len(papers) > 40
+    # The engine's own TL;DR, not Hugging Face's ai_summary.
+    return [p.model_copy(update={"extra": {}}) for p in papers]
+
+
+@pytest.mark.parametrize("corpus", [_demo, _samples], ids=["demo", "samples"])
+def test_tldrs_read_easier_than_abstracts_open_alone_and_end_whole(corpus):
+    papers = corpus()
+    made = [summarize_extractive(p) for p in papers]
+    tldr_grade = mean(fk_grade(s.tldr) or 0 for s in made)
+    abstract_grade = mean(fk_grade(p.abstract) or 0 for p in papers)
+    assert tldr_grade < abstract_grade - 1.5, (tldr_grade, abstract_grade)
+    outputs = [s.tldr for s in made] + [s.why_it_matters for s in made if s.why_it_matters]
+    assert [t for t in outputs if opens_with_back_reference(t)] == []
+    assert [t for t in outputs if is_cut_off(t)] == []
+    assert [t for t in outputs if len(t.split()) > 40 or re.search(r"\\|\$\D", t)] == []
+    assert all(len(s.tldr.split()) <= MAX_TLDR_WORDS for s in made)
+    for s, p in zip(made, papers, strict=True):
+        assert check_numbers([("tldr", s.tldr), ("why", s.why_it_matters)], p.abstract) == []
+
+
+def test_cut_off_and_back_reference_detectors():
+    assert is_cut_off("We propose a method that…") and is_cut_off("We study the")
+    assert is_cut_off("No full stop") and not is_cut_off("We propose X.")
+    assert opens_with_back_reference("These artefacts hurt.")
+    assert not opens_with_back_reference("Thesis writing is hard.")
+    # "e.g." and "et al." end no sentence, so they do not make dense text look easy.
+    assert fk_grade("Models (e.g. transformers) are big.") == fk_grade(
+        "Models (e.g transformers) are big."
+    )

@@ -11,8 +11,9 @@ import pytest
 from openai_server import OpenAIServer, Reply, chat_completion, error_body, structured
 
 from agent.config import Settings
-from agent.llm.chat import check_endpoint, make_llm, run_sync
+from agent.llm.chat import check_endpoint, make_llm
 from agent.llm.errors import LLMCallError
+from agent.llm.loop import run_sync
 from agent.models import SummaryDraft
 from store.summary_cache import SummaryCache
 

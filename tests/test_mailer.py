@@ -4,80 +4,19 @@ login refused, no STARTTLS offered, untrusted certificate, bad addresses."""
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtpserver import free_port, smtp_server
 
 from agent.config import Settings
 from agent.digest.mail import SmtpConfig, build_message, send_digest, send_message
 from agent.digest.models import Digest, DigestPaper
 from agent.digest.render import render_all
 from agent.errors import ConfigError, DeliveryError, InputError
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
-def authenticator(user: str, password: str):
-    def check(server, session, envelope, mechanism, auth_data):
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and auth_data.login == user.encode()
-            and auth_data.password == password.encode()
-        )
-        return AuthResult(success=ok, handled=False)
-
-    return check
-
-
-@contextmanager
-def smtp_server(
-    *,
-    starttls: ssl.SSLContext | None = None,
-    implicit: ssl.SSLContext | None = None,
-    user: str | None = None,
-    password: str = "",
-):
-    """A real SMTP server in a thread; yields (sink, port)."""
-    sink = Sink()
-    port = free_port()
-    kwargs: dict = {}
-    if starttls is not None:
-        kwargs.update(tls_context=starttls, require_starttls=True)
-    if implicit is not None:
-        kwargs.update(ssl_context=implicit, server_hostname="127.0.0.1")
-    if user is not None:
-        kwargs.update(authenticator=authenticator(user, password), auth_require_tls=False)
-    controller = Controller(sink, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="session")

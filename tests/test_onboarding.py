@@ -6,11 +6,11 @@ import json
 import stat
 
 from httpserver import LocalHTTPServer, Resp, unused_port
-from test_mailer import smtp_server
+from smtpserver import smtp_server
 from typer.testing import CliRunner
 
 from agent import Settings
-from agent.config import SECRET_FIELDS
+from agent.config import SECRET_PATHS
 from cli.main import app
 
 
@@ -32,14 +32,17 @@ def test_init_from_flags_writes_a_commented_private_config(tmp_path):
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     settings = Settings.load(path)
-    assert settings.arxiv_categories == ["cs.CV", "cs.LG"]
-    assert settings.interests == ["video generation", "world models"]
-    assert settings.llm_base_url == "http://127.0.0.1:11434/v1"
-    assert settings.email_to == ["me@example.org"]
+    assert settings.arxiv.categories == ["cs.CV", "cs.LG"]
+    assert settings.digest.interests == ["video generation", "world models"]
+    assert settings.llm.base_url == "http://127.0.0.1:11434/v1"
+    assert settings.smtp.to == ["me@example.org"]
     text = path.read_text(encoding="utf-8")
     for name, field in Settings.model_fields.items():
         assert f"# {field.description}" in text, name
-    for secret in SECRET_FIELDS:
+        for sub_name, sub in getattr(field.annotation, "model_fields", {}).items():
+            assert f"# {sub.description}" in text, f"{name}.{sub_name}"
+    assert "\n[llm]\n" in text and '\nbase_url = "http://127.0.0.1:11434/v1"' in text
+    for _group, secret in SECRET_PATHS:
         assert f"\n{secret} =" not in text
     assert "PAPERBRIEF_SMTP_PASSWORD" in result.output  # tells where the password goes
 

@@ -9,7 +9,7 @@ import pytest
 import typer
 from openai_script_helpers import calling, citing
 from openai_server import OpenAIServer
-from test_qa import PLANTOK, PLANTOK_Q, QUADRUPED, demo_papers
+from qa_corpus import PLANTOK, PLANTOK_Q, QUADRUPED, demo_papers
 from typer.testing import CliRunner
 
 from agent.config import Settings

@@ -4,12 +4,10 @@ is labelled as extractive, refuses on weak evidence, and never quotes a planted 
 from __future__ import annotations
 
 import pytest
-from test_qa import OFF_TOPIC_Q, PLANTOK, PLANTOK_Q, QUADRUPED, agent, make_engine, qa_store
+from qa_corpus import OFF_TOPIC_Q, PLANTOK, PLANTOK_Q, QUADRUPED, make_engine
 
 from agent.errors import InputError
 from agent.qa.extractive import EXTRACTIVE_LABEL, best_sentences
-
-__all__ = ["agent", "qa_store"]  # fixtures shared with test_qa
 
 
 def test_quotes_the_sentence_that_answers_with_its_citation(agent):

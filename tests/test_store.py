@@ -282,7 +282,7 @@ def test_a_write_updates_the_bm25_index_as_a_rebuild_would(filled, caplog):
     relabelled["categories"] = ["cs.AI"]
     new = _paper("2404.10007", "Tracking Zebrafish Larvae", "Zebrafish larvae tracked on video.",
                  cats=["q-bio.QM"], published="2024-04-01T00:00:00Z")  # fmt: skip
-    with caplog.at_level("INFO", logger="store.paper_store"):
+    with caplog.at_level("INFO", logger="store"):
         filled.upsert([changed, relabelled, new])
     assert "BM25 index updated" in caplog.text and "rebuilt" not in caplog.text
     assert filled.stats().bm25_fresh

@@ -17,6 +17,7 @@ from store import PaperStore, StateDB
 from store.chunking import chunk_paper
 from store.embedder import HashingEmbedder
 from store.errors import EmbeddingMismatch
+from store.layout import StoreLayout
 
 TOPICS = [
     ("graph", "graph neural networks message passing molecules atoms bonds"),
@@ -185,9 +186,9 @@ def test_stale_bm25_is_rebuilt_on_search(tmp_path, caplog):
     assert store.search("marker3", k=1, mode="bm25")[0].paper["id"] == "2501.00003"
 
     # A crash after the revision bump and before the rebuild looks like this from outside.
-    StateDB(home / "state.sqlite3").bump_revision()
+    StateDB(StoreLayout(home).state_db).bump_revision()
     assert not store.stats().bm25_fresh
-    caplog.set_level(logging.INFO, logger="store.paper_store")
+    caplog.set_level(logging.INFO, logger="store")
     assert store.search("marker3", k=1, mode="bm25")[0].paper["id"] == "2501.00003"
     assert any("stale" in r.getMessage() for r in caplog.records)
     assert store.stats().bm25_fresh
@@ -196,7 +197,7 @@ def test_stale_bm25_is_rebuilt_on_search(tmp_path, caplog):
     # A missing index is rebuilt the same way, by a fresh process-level store.
     import shutil
 
-    shutil.rmtree(home / "bm25")
+    shutil.rmtree(StoreLayout(home).bm25)
     with PaperStore(home, HashingEmbedder(64)) as store:
         assert not store.stats().bm25_fresh
         assert store.search("marker11", k=1, mode="hybrid")[0].paper["id"] == "2501.00011"

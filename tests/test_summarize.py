@@ -279,6 +279,11 @@ class StandInAgent:
     def get_paper(self, paper_id: str):
         return self.papers.get(paper_id)
 
+    def check_llm(self):
+        from agent.llm.chat import check_endpoint
+
+        return check_endpoint(self.settings)
+
 
 def cli_app(agent: StandInAgent) -> typer.Typer:
     from cli.summarize_cmd import register
@@ -386,6 +391,7 @@ def llama_server(tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.local_llm
 @pytest.mark.timeout(900)
 def test_whole_summarize_path_against_a_real_local_model(llama_server: str, tmp_path: Path):
     settings = Settings(

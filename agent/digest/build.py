@@ -1,8 +1,8 @@
 """Building a themed digest from papers already chosen: score, cap, group, name, assemble.
 
-``build_digest`` is pure (no store, no network unless the namer has one): give it paper dicts,
-their vectors and their summaries, and it returns a ``Digest``. Choosing the papers from the
-store and remembering what was sent live in ``agent.digest.flow``.
+``build_digest`` is pure (no store, no network unless the namer has one): give it a Selection
+of paper dicts, their vectors and their summaries, and it returns a ``Digest``. Choosing the
+papers from the store and remembering what was sent live in ``agent.digest.flow``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
 
 from agent.digest.keywords import distinctive_terms
-from agent.digest.models import Digest, DigestPaper, DigestStats, Theme
+from agent.digest.models import (
+    Digest,
+    DigestOptions,
+    DigestPaper,
+    DigestStats,
+    Selection,
+    Theme,
+)
 from agent.digest.naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
 from agent.digest.relevance import (
     InterestProfile,
@@ -28,7 +36,6 @@ from agent.digest.relevance import (
 from agent.digest.themes import cluster
 from agent.models import Paper, SourceReport, SourceStatus, Summary, Usage
 
-TOP_PICKS = 3
 #: Below this many papers a "Top picks" section would only repeat the one theme.
 MIN_PAPERS_FOR_TOP_PICKS = 6
 AUTHORS_SHOWN = 3
@@ -126,94 +133,117 @@ def _theme_doc(record: Mapping[str, Any], summary: _Summary | None) -> str:
     return f"{record.get('title', '')}. {record.get('abstract', '')} {tags}"
 
 
+@dataclass
+class Relevance:
+    """Score papers against an interest profile (without one, a digest ranks by recency).
+    ``embedder`` embeds the free-text interests; ``seed_vectors`` are the seed papers' vectors."""
+
+    profile: InterestProfile
+    embedder: TextEmbedder | None = None
+    seed_vectors: np.ndarray | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.profile.active
+
+
 def build_digest(
-    papers: Sequence[Mapping[str, Any]],
+    selection: Selection,
     vectors: np.ndarray,
     summaries: Mapping[str, _Summary | Summary | None],
+    options: DigestOptions | None = None,
     *,
-    profile: InterestProfile | None = None,
-    embedder: TextEmbedder | None = None,
+    relevance: Relevance | None = None,
     namer: ThemeNamer | None = None,
-    now: datetime | None = None,
-    seed_vectors: np.ndarray | None = None,
-    max_papers: int | None = None,
-    top_picks: int = TOP_PICKS,
-    min_themes: int = 3,
-    max_themes: int = 8,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
-    in_window: int | None = None,
-    excluded_sent: int = 0,
-    source_reports: Sequence[SourceReport] = (),
-    extra_usage: Usage | None = None,
-    digest_id: str | None = None,
-    category: str | None = None,
-    source: str | None = None,
     progress: Progress | None = None,
 ) -> Digest:
-    """Score, threshold, cap, cluster and name ``papers`` (dicts as the store returns them, each
-    row of ``vectors`` the paper's unit vector) into a Digest."""
+    """Score, threshold, cap, cluster and name the selected papers (dicts as the store returns
+    them, each row of ``vectors`` the paper's unit vector) into a Digest."""
     started = time.perf_counter()
-    now = now or datetime.now(UTC)
+    options = options or DigestOptions()
+    now = options.now or datetime.now(UTC)
     namer = namer or KeywordNamer()
+    papers = selection.papers
     vectors = np.asarray(vectors, dtype=np.float32)
-    vectors = vectors.reshape(len(papers), -1) if len(papers) else np.zeros((0, 1), np.float32)
-    use_profile = profile is not None and profile.active
-    dates = [paper_date(p) for p in papers]
-    if use_profile:
-        assert profile is not None
-        scored = score_with_profile(
-            papers, vectors, profile, embedder=embedder, seed_vectors=seed_vectors
-        )
-    else:
-        scored = score_by_recency(papers, dates, now)
-
-    stats = DigestStats(in_window=len(papers) if in_window is None else in_window)
-    stats.excluded_sent = excluded_sent
-    order = sorted(
-        range(len(papers)),
-        key=lambda i: (-scored[i][0], -(dates[i].timestamp() if dates[i] else 0), papers[i]["id"]),
-    )
-    if use_profile and profile is not None and profile.min_score is not None:
-        kept = [i for i in order if scored[i][0] >= profile.min_score]
-        stats.below_threshold = len(order) - len(kept)
-        order = kept
-    if max_papers is not None and len(order) > max_papers:
-        stats.over_cap = len(order) - max_papers
-        order = order[:max_papers]
+    vectors = vectors.reshape(len(papers), -1) if papers else np.zeros((0, 1), np.float32)
+    use_profile = relevance is not None and relevance.active
+    stats = DigestStats(in_window=selection.in_window, excluded_sent=selection.excluded_sent)
+    order, scored = _rank(papers, vectors, relevance if use_profile else None, now, stats)
+    if options.max_papers is not None and len(order) > options.max_papers:
+        stats.over_cap = len(order) - options.max_papers
+        order = order[: options.max_papers]
 
     entries = [digest_paper(papers[i], summaries.get(papers[i]["id"]), *scored[i]) for i in order]
     digest = Digest(
-        id=digest_id or now.strftime("%Y-%m-%dT%H%M%SZ"),
+        id=options.digest_id or now.strftime("%Y-%m-%dT%H%M%SZ"),
         created_at=now,
-        window_start=window_start,
-        window_end=window_end,
-        category=category,
-        source=source,
+        window_start=selection.start,
+        window_end=selection.end,
+        category=selection.category,
+        source=selection.source,
         profile_used=use_profile,
         papers=entries,
         stats=stats,
     )
-    usage = extra_usage or Usage()
+    usage = options.extra_usage
     if entries:
+        records = [papers[i] for i in order]
         usage = usage.add(
             _add_themes(
                 digest,
-                [papers[i] for i in order],
+                records,
                 vectors[order],
                 summaries,
                 namer,
-                min_themes=min_themes,
-                max_themes=max_themes,
+                min_themes=options.min_themes,
+                max_themes=options.max_themes,
                 progress=progress,
             )
         )
         if len(entries) >= MIN_PAPERS_FOR_TOP_PICKS:
-            digest.top_picks = [p.id for p in entries[:top_picks]]
-    digest.notes = source_notes(source_reports) + digest.notes
+            digest.top_picks = [p.id for p in entries[: options.top_picks]]
+    digest.notes = source_notes(options.source_reports) + digest.notes
     if not entries:
-        digest.empty_reason = explain_empty(digest, source_reports, now)
+        digest.empty_reason = explain_empty(digest, options.source_reports, now)
+    _count(digest, usage, namer)
+    stats.build_seconds = round(time.perf_counter() - started, 3)
+    return digest
 
+
+def _rank(
+    papers: Sequence[Mapping[str, Any]],
+    vectors: np.ndarray,
+    relevance: Relevance | None,
+    now: datetime,
+    stats: DigestStats,
+) -> tuple[list[int], list[tuple[float, list[str]]]]:
+    """Paper indexes best first (score, then date, then id), below-threshold ones dropped and
+    counted; and (score, reasons) per paper."""
+    dates = [paper_date(p) for p in papers]
+    if relevance is not None:
+        scored = score_with_profile(
+            papers,
+            vectors,
+            relevance.profile,
+            embedder=relevance.embedder,
+            seed_vectors=relevance.seed_vectors,
+        )
+    else:
+        scored = score_by_recency(papers, dates, now)
+    order = sorted(
+        range(len(papers)),
+        key=lambda i: (-scored[i][0], -(dates[i].timestamp() if dates[i] else 0), papers[i]["id"]),
+    )
+    min_score = relevance.profile.min_score if relevance is not None else None
+    if min_score is not None:
+        kept = [i for i in order if scored[i][0] >= min_score]
+        stats.below_threshold = len(order) - len(kept)
+        order = kept
+    return order, scored
+
+
+def _count(digest: Digest, usage: Usage, namer: ThemeNamer) -> None:
+    stats, entries = digest.stats, digest.papers
     stats.selected = len(entries)
     stats.themes = len(digest.themes)
     stats.also_new = len(digest.also_new)
@@ -229,8 +259,6 @@ def build_digest(
     if namer.label != "keywords" and digest.themes:
         models = sorted({*models, namer.label})
     stats.models = models
-    stats.build_seconds = round(time.perf_counter() - started, 3)
-    return digest
 
 
 def _add_themes(

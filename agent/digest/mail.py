@@ -50,34 +50,34 @@ class SmtpConfig(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Settings, *, ca_file: Path | None = None) -> SmtpConfig:
-        if not settings.smtp_host:
+        if not settings.smtp.host:
             raise ConfigError(
                 "No SMTP server is configured.",
                 hint="Set PAPERBRIEF_SMTP_HOST (and _PORT, _USER, _PASSWORD, _FROM), or use "
                 "--out FILE / --dry-run instead of --email.",
             )
-        sender = settings.smtp_from or (
-            settings.smtp_user if settings.smtp_user and "@" in settings.smtp_user else None
+        sender = settings.smtp.from_addr or (
+            settings.smtp.user if settings.smtp.user and "@" in settings.smtp.user else None
         )
         if not sender:
             raise ConfigError(
                 "No sender address: smtp_from is not set.",
                 hint="Set PAPERBRIEF_SMTP_FROM to the address the digest comes from.",
             )
-        if settings.smtp_user and settings.smtp_password is None:
+        if settings.smtp.user and settings.smtp.password is None:
             raise MissingKeyError(
-                f"smtp_user is set ({settings.smtp_user}) but no SMTP password is.",
+                f"smtp_user is set ({settings.smtp.user}) but no SMTP password is.",
                 hint="Set PAPERBRIEF_SMTP_PASSWORD (for Gmail or Outlook, an app password).",
             )
         return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port or DEFAULT_PORTS[settings.smtp_security],
-            security=settings.smtp_security,
-            user=settings.smtp_user,
-            password=settings.smtp_password,
+            host=settings.smtp.host,
+            port=settings.smtp.port or DEFAULT_PORTS[settings.smtp.security],
+            security=settings.smtp.security,
+            user=settings.smtp.user,
+            password=settings.smtp.password,
             sender=check_address(sender, what="smtp_from"),
-            ca_file=ca_file or getattr(settings, "smtp_ca_file", None),
-            timeout=float(getattr(settings, "smtp_timeout", 30.0)),
+            ca_file=ca_file or settings.smtp.ca_file,
+            timeout=settings.smtp.timeout,
         )
 
 

@@ -6,14 +6,55 @@ can be rendered again later exactly as it was sent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.models import utcnow
+from agent.models import SourceReport, Usage, utcnow
 
 SummarySource = Literal["summary", "abstract"]
+
+
+@dataclass
+class Selection:
+    """The papers one digest covers, as the store returned them, and how they were chosen.
+
+    Chosen once per run and handed on: the summarize step, the build and the delivery all see
+    the same papers."""
+
+    papers: list[dict[str, Any]]  # store records, newest first
+    start: datetime | None = None
+    end: datetime | None = None
+    excluded_sent: int = 0  # in the window but left out: an earlier digest carried them
+    category: str | None = None
+    source: str | None = None
+
+    @property
+    def in_window(self) -> int:
+        return len(self.papers) + self.excluded_sent
+
+    @property
+    def ids(self) -> list[str]:
+        return [p["id"] for p in self.papers]
+
+
+class DigestOptions(BaseModel):
+    """How to build a digest from a selection (everything but the papers and collaborators)."""
+
+    now: datetime | None = Field(None, description="the build time; None = now")
+    digest_id: str | None = Field(None, description="None = the build time, e.g. 2026-11-24T0630Z")
+    max_papers: int | None = Field(None, ge=1, description="keep the N highest-scoring papers")
+    top_picks: int = Field(3, ge=0, description="papers in the top-picks section")
+    min_themes: int = Field(3, ge=1)
+    max_themes: int = Field(8, ge=1)
+    source_reports: list[SourceReport] = Field(
+        default_factory=list, description="how each source fared; failures become notes"
+    )
+    extra_usage: Usage = Field(
+        default_factory=Usage, description="cost spent before the build (e.g. summaries)"
+    )
 
 
 class DigestPaper(BaseModel):

@@ -88,22 +88,32 @@ def score_with_profile(
 
     out: list[tuple[float, list[str]]] = []
     for i, paper in enumerate(papers):
-        title = str(paper.get("title") or "")
-        body = title + "\n" + str(paper.get("abstract") or "")
         reasons = [f"{best_reason[i]} ({sim[i]:.2f})"] if best_reason[i] else []
-        found = _hits(profile.keywords, body)
-        in_title = set(_hits(found, title))
-        bonus = min(
-            KEYWORD_CAP, sum(KEYWORD_BONUS + (TITLE_BONUS if k in in_title else 0) for k in found)
-        )
-        if found:
-            reasons.append("keywords: " + ", ".join(found))
-        avoided = _hits(profile.not_interested, body)
-        penalty = min(AVOID_CAP, AVOID_PENALTY * len(avoided))
-        if avoided:
-            reasons.append("not interested: " + ", ".join(avoided))
-        out.append((float(sim[i]) + bonus - penalty, reasons))
+        adjust, why = keyword_adjustment(paper, profile)
+        out.append((float(sim[i]) + adjust, reasons + why))
     return out
+
+
+def keyword_adjustment(
+    paper: Mapping[str, object], profile: InterestProfile
+) -> tuple[float, list[str]]:
+    """Keyword bonus minus "not interested" penalty for one paper, with the reader-facing
+    reasons ("mentions 'state space'", "you are not interested in 'survey'")."""
+    title = str(paper.get("title") or "")
+    body = title + "\n" + str(paper.get("abstract") or "")
+    found = _hits(profile.keywords, body)
+    in_title = set(_hits(found, title))
+    bonus = min(
+        KEYWORD_CAP, sum(KEYWORD_BONUS + (TITLE_BONUS if k in in_title else 0) for k in found)
+    )
+    reasons = []
+    if found:
+        reasons.append("mentions " + ", ".join(f"'{k}'" for k in found))
+    avoided = _hits(profile.not_interested, body)
+    penalty = min(AVOID_CAP, AVOID_PENALTY * len(avoided))
+    if avoided:
+        reasons.append("you are not interested in " + ", ".join(f"'{k}'" for k in avoided))
+    return bonus - penalty, reasons
 
 
 def score_by_recency(

@@ -8,8 +8,7 @@ backoff (honouring Retry-After), counts tokens (the API's usage when given, tikt
 otherwise) and prices them from the ``llm_prices`` setting. Every failure becomes an
 ``LLMCallError`` (an ``LLMError``) that names the URL and says how to fix it.
 
-Async work runs on one background event loop per process (``run_sync``): langchain-openai
-caches its async HTTP client process-wide, and a client must not outlive its event loop.
+Async work runs on one background event loop per process (``run_sync``, agent.llm.loop).
 """
 
 from __future__ import annotations
@@ -17,17 +16,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from agent.errors import LLMError
 from agent.llm.errors import LLMCallError, classify_error
-from agent.llm.structured import METHODS, ParseFailure, bind_method, json_mode_hint, parse_reply
+from agent.llm.loop import run_sync
+from agent.llm.structured import (
+    METHODS,
+    ParseFailure,
+    bind_method,
+    parse_reply,
+    raw_reply,
+    with_json_hint,
+)
 from agent.llm.tokens import TokenCounter
 from agent.models import Usage
 from prompts import load_prompt
@@ -36,7 +42,6 @@ if TYPE_CHECKING:
     from agent.config import Settings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 OPENAI_URL = "https://api.openai.com/v1"
 Message = tuple[str, str]  # (role, content); role in system | user | assistant
 
@@ -44,35 +49,6 @@ Message = tuple[str, str]  # (role, content); role in system | user | assistant
 class MethodStore(Protocol):
     def get_method(self, endpoint: str, model: str) -> str | None: ...
     def set_method(self, endpoint: str, model: str, method: str | None) -> None: ...
-
-
-# --- one event loop for all LLM work ----------------------------------------------------------
-class _LoopThread:
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-
-    def loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._loop.is_closed():
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=self._loop.run_forever, name="paperbrief-llm", daemon=True
-                ).start()
-            return self._loop
-
-
-_runner = _LoopThread()
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on the shared LLM loop and wait for it (safe inside Jupyter too)."""
-    future = asyncio.run_coroutine_threadsafe(coro, _runner.loop())
-    try:
-        return future.result()
-    except KeyboardInterrupt:
-        future.cancel()  # stop sending requests; what finished is already cached
-        raise
 
 
 # --- the model wrapper --------------------------------------------------------------------------
@@ -242,7 +218,7 @@ class ChatLLM:
             method = order.pop(0)
             tried.append(method)
             probing = method != known
-            msgs = _with_json_hint(messages, schema) if method == "json_mode" else list(messages)
+            msgs = with_json_hint(messages, schema) if method == "json_mode" else list(messages)
             runnable = bind_method(self.chat_model, method, schema)
             try:
                 reply = await self._invoke(runnable, msgs, tally, retry_5xx=not probing)
@@ -277,8 +253,6 @@ class ChatLLM:
         method: str,
         tally: Usage,
     ) -> StructuredReply:
-        from agent.llm.structured import raw_reply
-
         raw = raw_reply(reply)
         usage = tally.add(self._usage_of(reply, msgs, raw))
         try:
@@ -312,18 +286,9 @@ def _calls(usage: Usage, tally: Usage) -> Usage:
     return usage.model_copy(update={"calls": tally.calls})
 
 
-def _with_json_hint(messages: Sequence[Message], schema: type[BaseModel]) -> list[Message]:
-    out = list(messages)
-    if out and out[0][0] == "system":
-        out[0] = ("system", out[0][1] + json_mode_hint(schema))
-    else:
-        out.insert(0, ("system", json_mode_hint(schema).strip()))
-    return out
-
-
 # --- factory and check ---------------------------------------------------------------------------
 def endpoint_of(settings: Settings) -> str:
-    return (settings.llm_base_url or OPENAI_URL).rstrip("/")
+    return (settings.llm.base_url or OPENAI_URL).rstrip("/")
 
 
 def build_chat_model(settings: Settings) -> Any:
@@ -333,20 +298,20 @@ def build_chat_model(settings: Settings) -> Any:
     from agent.llm.tokens import ensure_offline_bpe
 
     ensure_offline_bpe()  # langchain-openai's own token counting uses tiktoken too
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
     kwargs: dict[str, Any] = {}
-    if settings.llm_base_url and "api.openai.com" not in settings.llm_base_url:
+    if settings.llm.base_url and "api.openai.com" not in settings.llm.base_url:
         # llama.cpp's server ignores max_completion_tokens (DESIGN §3): also send max_tokens.
-        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+        kwargs["extra_body"] = {"max_tokens": settings.llm.max_tokens}
     return ChatOpenAI(
-        model=settings.llm_model,
-        base_url=settings.llm_base_url,
+        model=settings.llm.model,
+        base_url=settings.llm.base_url,
         # Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
         api_key=key or "no-key-needed",
-        timeout=settings.llm_timeout,
+        timeout=settings.llm.timeout,
         max_retries=0,
-        temperature=settings.llm_temperature,
-        max_completion_tokens=settings.llm_max_tokens,
+        temperature=settings.llm.temperature,
+        max_completion_tokens=settings.llm.max_tokens,
         **kwargs,
     )
 
@@ -366,10 +331,10 @@ def make_llm(
         return None
     return ChatLLM(
         chat_model if chat_model is not None else build_chat_model(settings),
-        model=settings.llm_model,
+        model=settings.llm.model,
         endpoint=endpoint_of(settings),
-        prices=settings.llm_prices,
-        max_retries=settings.llm_max_retries,
+        prices=settings.llm.prices,
+        max_retries=settings.llm.max_retries,
         backoff=backoff,
         method_store=method_store,
     )
@@ -387,7 +352,7 @@ def check_endpoint(
     """Send one tiny structured request: endpoint, model, method and latency, or the error."""
     report: dict[str, Any] = {
         "endpoint": endpoint_of(settings),
-        "model": settings.llm_model,
+        "model": settings.llm.model,
         "ok": False,
     }
     llm = llm or make_llm(settings, method_store=method_store, backoff=0.5)

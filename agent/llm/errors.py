@@ -1,4 +1,8 @@
-"""LLM failures made precise: what went wrong, at which URL, whether retrying may help, the fix."""
+"""LLM failures made precise: what went wrong, at which URL, whether retrying may help, the fix.
+
+``LLMCallError`` is the ``LLMError`` (agent.errors) of one failed request; ``classify_error``
+turns whatever openai/httpx raised into one.
+"""
 
 from __future__ import annotations
 
@@ -135,3 +139,6 @@ def _root_cause(exc: BaseException) -> str:
         seen.add(id(nxt))
         exc = nxt
     return (str(exc) or type(exc).__name__).rstrip(".")
+
+
+__all__ = ["ErrorKind", "LLMCallError", "classify_error"]

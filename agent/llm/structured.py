@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from agent.errors import ParseFailure
 
 METHODS = ("json_schema", "function_calling", "json_mode")
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
-
-
-class ParseFailure(ValueError):
-    """The reply could not be turned into the schema; ``raw`` is what the model said."""
-
-    def __init__(self, message: str, raw: str) -> None:
-        super().__init__(message)
-        self.raw = raw
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
@@ -83,6 +78,18 @@ def json_mode_hint(schema: type[BaseModel]) -> str:
     return "\nReply with only a JSON object matching this schema:\n" + json.dumps(
         schema_of(schema), separators=(",", ":")
     )
+
+
+def with_json_hint(
+    messages: Sequence[tuple[str, str]], schema: type[BaseModel]
+) -> list[tuple[str, str]]:
+    """``messages`` (role, content) with the schema hint json mode needs in the system turn."""
+    out = list(messages)
+    if out and out[0][0] == "system":
+        out[0] = ("system", out[0][1] + json_mode_hint(schema))
+    else:
+        out.insert(0, ("system", json_mode_hint(schema).strip()))
+    return out
 
 
 def raw_reply(message: Any) -> str:

@@ -80,7 +80,12 @@ def _run(name: str, fn: Callable[[PaperAgent], str], agent: PaperAgent) -> Check
 
 
 def _config(agent: PaperAgent) -> str:
-    secrets = [k for k in ("openai_api_key", "smtp_password") if getattr(agent.settings, k)]
+    s = agent.settings
+    secrets = [
+        name
+        for name, value in (("llm.api_key", s.llm.api_key), ("smtp.password", s.smtp.password))
+        if value is not None
+    ]
     where = "secrets set: " + ", ".join(secrets) if secrets else "no secrets set"
     return f"settings load ({where})"
 
@@ -143,7 +148,7 @@ def _llm(agent: PaperAgent) -> str:
 def _smtp(agent: PaperAgent) -> str:
     from agent.digest.mail import SmtpConfig, check_login
 
-    if not agent.settings.smtp_host:
+    if not agent.settings.smtp.host:
         raise _Outcome(
             CheckStatus.SKIPPED,
             "no smtp_host: digests are written to files, not e-mailed",
@@ -153,7 +158,7 @@ def _smtp(agent: PaperAgent) -> str:
     check_login(config)
     who = f" as {config.user}" if config.user else ""
     done = f"{config.label}: connected and logged in{who} (nothing sent)"
-    if not agent.settings.email_to:
+    if not agent.settings.smtp.to:
         raise _Outcome(
             CheckStatus.WARN,
             done + ", but email_to is empty: `paperbrief run` will save digests, not mail them",
@@ -167,11 +172,11 @@ def _source_check(name: str) -> Callable[[PaperAgent], str]:
         from agent.sources.http import HttpClient
 
         s = agent.settings
-        cats = "+".join(s.arxiv_categories)
+        cats = "+".join(s.arxiv.categories)
         probes = {
-            "arxiv-rss": (f"{s.arxiv_rss_url.rstrip('/')}/{cats}", None, "arxiv"),
-            "arxiv": (s.arxiv_api_url, {"search_query": "all:test", "max_results": 1}, "arxiv"),
-            "hf": (s.hf_api_url, {"limit": 1}, None),
+            "arxiv-rss": (f"{s.arxiv.rss_url.rstrip('/')}/{cats}", None, "arxiv"),
+            "arxiv": (s.arxiv.api_url, {"search_query": "all:test", "max_results": 1}, "arxiv"),
+            "hf": (s.hf.api_url, {"limit": 1}, None),
         }
         if name not in probes:
             raise _Outcome(CheckStatus.FAIL, f"unknown source {name!r}", "Fix the sources setting.")
@@ -179,8 +184,8 @@ def _source_check(name: str) -> Callable[[PaperAgent], str]:
         with HttpClient(
             timeout=SOURCE_TIMEOUT,
             retries=0,
-            user_agent=s.user_agent,
-            arxiv_min_interval=s.arxiv_min_interval,
+            user_agent=s.http.user_agent,
+            arxiv_min_interval=s.arxiv.min_interval,
         ) as http:
             response = http.get(
                 url, params=params, throttle=throttle, source=name, raise_for_status=False

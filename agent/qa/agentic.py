@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.dates import parse_since
-from agent.errors import InputError
+from agent.errors import InputError, ToolsUnsupported
 from agent.llm.errors import LLMCallError
 from agent.models import Usage
 from agent.qa.context import REFUSAL_MARKER, Context, Filters, GetPaperFn, SearchFn
@@ -73,10 +73,6 @@ TOOLS: list[dict[str, Any]] = [
         },
     },
 ]
-
-
-class ToolsUnsupported(Exception):
-    """The endpoint rejected a request with tools: answer from a single retrieval instead."""
 
 
 def needs_agentic(question: str) -> bool:

@@ -4,7 +4,7 @@ Retrieval scores cannot tell a paper measured on ImageNet 256x256 from a questio
 512x512, or Arctic from Antarctic sea ice: such near misses pass the evidence gate, and a small
 model then answers them from the wrong paper. Here the model reads only the top paper and says
 YES or NO; the log-odds of that first word (from the endpoint's log-probabilities) are compared
-with ``ask_min_answerable_log_odds``, so the cut can sit where the model is confident, not at
+with ``ask.min_answerable_log_odds``, so the cut can sit where the model is confident, not at
 its coin flip. Endpoints without log-probabilities give a bare YES / NO (±10).
 
 Questions that span several papers by construction (comparisons, "across", "which of last
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Fitted with Qwen2.5-Coder-1.5B on bench/questions.jsonl + qa_questions_extra.jsonl
-#: (bench/eval_qa.py): the most near misses refused at refusal precision >= .9.
-DEFAULT_MIN_LOG_ODDS = -1.4
 #: Log-odds of a bare YES / NO when the endpoint returns no log-probabilities.
 SURE = 10.0
 _WORD = re.compile(r"[A-Za-z]+")

@@ -20,6 +20,7 @@ from agent.models import Usage
 from agent.qa.context import Since
 from agent.qa.models import Answer, Citation, ToolCall
 from agent.qa.stream import OnDelta
+from agent.storage import store_errors
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
@@ -130,6 +131,16 @@ class ChatSession:
         *,
         stream: OnDelta | None = None,
         on_tool_call: Callable[[ToolCall], None] | None = None,
+    ) -> Answer:
+        with store_errors():  # the session is public: prompt and store errors leave it as ours
+            return await self._aask(question, stream=stream, on_tool_call=on_tool_call)
+
+    async def _aask(
+        self,
+        question: str,
+        *,
+        stream: OnDelta | None,
+        on_tool_call: Callable[[ToolCall], None] | None,
     ) -> Answer:
         standalone, rewrite_usage = await self.arewrite(question)
         if standalone != question:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Protocol
 
-from agent.models import Paper, SearchHit
+from agent.models import Paper, PaperFilter, SearchHit, Since
 from agent.qa.models import Citation
 from agent.summaries.extractive import clean_text
 from prompts import FENCE_END, FENCE_START, fence
@@ -21,17 +21,8 @@ from prompts import FENCE_END, FENCE_START, fence
 #: (as the ``$refusal_marker`` variable) and the code that detects it.
 REFUSAL_MARKER = "NOT_IN_PAPERS"
 _MARKER_RE = re.compile(r"NOT[ _-]?IN[ _-]?PAPERS", re.IGNORECASE)
-#: The evidence gate refuses when the best chunk's cosine (MiniLM) is under DEFAULT_MIN_SIMILARITY
-#: and no retrieved paper holds DEFAULT_MIN_TERM_COVERAGE of the question's BM25 term weight.
-#: Both fitted together by bench/eval_qa.py on bench/questions.jsonl + qa_questions_extra.jsonl
-#: (0.421, 0.397) and checked on the blind bench/qa_questions_heldout.jsonl.
-DEFAULT_MIN_SIMILARITY = 0.42
-DEFAULT_MIN_TERM_COVERAGE = 0.40
-DEFAULT_K = 6
 #: Characters of abstract per paper in the prompt; abstracts rarely exceed it.
 MAX_ABSTRACT_CHARS = 2400
-
-Since = str | date | datetime | None
 
 
 class SearchFn(Protocol):
@@ -49,11 +40,8 @@ class SearchFn(Protocol):
 GetPaperFn = Callable[[str], Paper | None]
 
 
-@dataclass
-class Filters:
-    since: Since = None
-    category: str | None = None
-    source: str | None = None
+class Filters(PaperFilter):
+    """The asker's filters (``until`` unused: a question looks at everything since)."""
 
     def describe(self) -> str:
         parts = []
@@ -206,9 +194,6 @@ def md_escape(text: str) -> str:
 
 
 __all__ = [
-    "DEFAULT_K",
-    "DEFAULT_MIN_SIMILARITY",
-    "DEFAULT_MIN_TERM_COVERAGE",
     "REFUSAL_MARKER",
     "Context",
     "Filters",

@@ -3,7 +3,7 @@
 ``QAEngine(search_fn, llm=..., get_paper_fn=..., settings=...)`` answers a question in four steps:
 
 1. retrieve: hybrid search (dense + BM25 over chunks, RRF, one hit per paper), ``k`` papers;
-2. gate: if even the best chunk is far from the question (cosine under ``ask_min_similarity``)
+2. gate: if even the best chunk is far from the question (cosine under ``ask.min_similarity``)
    the answer is a one-sentence refusal naming the closest papers, and no model is called;
    with an LLM, it is then asked whether the top paper reports what the question asks (one
    short call, agent.qa.answerable), and a near miss is refused the same way;
@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.config import AskSettings
 from agent.models import Usage
 from agent.qa.agentic import (
     MAX_TOOL_ROUNDS,
@@ -32,12 +33,9 @@ from agent.qa.agentic import (
     agentic_answer,
     needs_agentic,
 )
-from agent.qa.answerable import DEFAULT_MIN_LOG_ODDS, Verdict, check_answerable
+from agent.qa.answerable import Verdict, check_answerable
 from agent.qa.citations import check_citations
 from agent.qa.context import (
-    DEFAULT_K,
-    DEFAULT_MIN_SIMILARITY,
-    DEFAULT_MIN_TERM_COVERAGE,
     REFUSAL_MARKER,
     Context,
     Filters,
@@ -95,24 +93,25 @@ class QAEngine:
         self.search_fn = search_fn
         self.llm = llm
         self.get_paper_fn = get_paper_fn
-        self.min_similarity = (
-            min_similarity if min_similarity is not None else default_min_similarity(settings)
-        )
-        if min_term_coverage is None:
-            min_term_coverage = getattr(settings, "ask_min_term_coverage", None)
+        # Arguments win over settings; no settings means the calibrated defaults of [ask].
+        ask = settings.ask if settings is not None else AskSettings()
+        gate = settings.evidence_gate if settings is not None else ask.min_similarity
+        if min_similarity is None and gate != ask.min_similarity:
+            log.info("ask.min_similarity is calibrated for MiniLM: the evidence gate is off")
+        self.min_similarity = gate if min_similarity is None else min_similarity
         self.min_term_coverage = (
-            DEFAULT_MIN_TERM_COVERAGE if min_term_coverage is None else min_term_coverage
+            ask.min_term_coverage if min_term_coverage is None else min_term_coverage
         )
-        self.k = k if k is not None else int(getattr(settings, "ask_k", DEFAULT_K))
-        self.agentic: AgenticMode = agentic or getattr(settings, "ask_agentic", "auto")
+        self.k = ask.k if k is None else k
+        self.agentic: AgenticMode = agentic or ask.agentic
         self.max_tool_rounds = max_tool_rounds
-        if check_answerable is None:
-            check_answerable = bool(getattr(settings, "ask_check_answerable", True))
-        self.check_answerable = check_answerable
-        if min_answerable_log_odds is None:
-            min_answerable_log_odds = getattr(settings, "ask_min_answerable_log_odds", None)
+        self.check_answerable = (
+            ask.check_answerable if check_answerable is None else check_answerable
+        )
         self.min_answerable_log_odds = (
-            DEFAULT_MIN_LOG_ODDS if min_answerable_log_odds is None else min_answerable_log_odds
+            ask.min_answerable_log_odds
+            if min_answerable_log_odds is None
+            else min_answerable_log_odds
         )
         self._no_tools: set[tuple[str, str]] = set()  # endpoints that rejected tool calls
 
@@ -358,29 +357,12 @@ class QAEngine:
         return top + more
 
 
-def default_min_similarity(settings: Settings | None) -> float:
-    """The ``ask_min_similarity`` setting; unset, the value calibrated for the bundled MiniLM
-    embedder, or no gate at all for another embedder (its cosines live on another scale, and a
-    MiniLM threshold could refuse every question)."""
-    value = getattr(settings, "ask_min_similarity", None)
-    if value is not None:
-        return float(value)
-    provider = getattr(settings, "embedding_provider", "minilm")
-    if provider != "minilm":
-        log.info("no ask_min_similarity for embedder %s: the evidence gate is off", provider)
-        return 0.0
-    return DEFAULT_MIN_SIMILARITY
-
-
 def _retrieval_args(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: kwargs[k] for k in ("since", "k", "category", "source")}
 
 
 __all__ = [
-    "DEFAULT_K",
-    "DEFAULT_MIN_SIMILARITY",
     "REFUSAL_MARKER",
     "AgenticMode",
     "QAEngine",
-    "default_min_similarity",
 ]

@@ -12,6 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 
+from agent.errors import FeedParseError
+
 log = logging.getLogger(__name__)
 
 NS = {
@@ -25,7 +27,7 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _LOOKS_HTML = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
 
 
-class XMLSyntaxError(ValueError):
+class XMLSyntaxError(FeedParseError, ValueError):
     """The bytes are not well-formed XML (message says where)."""
 
 

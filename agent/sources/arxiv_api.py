@@ -77,12 +77,12 @@ class ArxivApiSource:
         return since, until, catching_up
 
     def fetch(self, request: FetchRequest, *, watermark: str | None = None) -> FetchResult:
-        categories = check_categories(request.categories or self.settings.arxiv_categories)
+        categories = check_categories(request.categories or self.settings.arxiv.categories)
         since, until, catching_up = self.window(request, watermark)
         search = build_search_query(
-            categories, request.query or self.settings.arxiv_query, since, until
+            categories, request.query or self.settings.arxiv.query, since, until
         )
-        limit = min(request.max_results or self.settings.arxiv_max_results, API_MAX_RESULTS)
+        limit = min(request.max_results or self.settings.arxiv.max_results, API_MAX_RESULTS)
         # Catching up after a watermark runs oldest first, so a capped run leaves no hole: the
         # next run resumes from the newest paper it got.
         order = "ascending" if catching_up else "descending"
@@ -91,7 +91,7 @@ class ArxivApiSource:
         skipped: list[ItemFailure] = []
         start, total = 0, None
         while start < limit and (total is None or start < total):
-            size = min(self.settings.arxiv_page_size, limit - start)
+            size = min(self.settings.arxiv.page_size, limit - start)
             page = self._page_with_retries(search, start, size, order)
             if page.total is not None:
                 total = page.total
@@ -132,7 +132,7 @@ class ArxivApiSource:
         for attempt in range(self.empty_page_retries):
             if page.entries or page.total is None or start >= page.total:
                 break
-            delay = self.settings.http_backoff * (2**attempt)
+            delay = self.settings.http.backoff * (2**attempt)
             log.warning(
                 "arxiv: empty page at start=%d of %d; retry %d/%d in %.1fs",
                 start,
@@ -153,7 +153,7 @@ class ArxivApiSource:
             "sortBy": "submittedDate",
             "sortOrder": order,
         }
-        url = self.settings.arxiv_api_url
+        url = self.settings.arxiv.api_url
         response = self.http.get(
             url, params=params, throttle="arxiv", source=self.name, raise_for_status=False
         )

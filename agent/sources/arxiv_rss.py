@@ -181,9 +181,9 @@ class ArxivRssSource:
     def fetch(self, request: FetchRequest, *, watermark: str | None = None) -> FetchResult:
         # The feed only ever holds the latest announcement, so the watermark cannot select a
         # window; ingest dedupes a feed it has already seen.
-        categories = check_categories(request.categories or self.settings.arxiv_categories)
+        categories = check_categories(request.categories or self.settings.arxiv.categories)
         joined = "+".join(categories)
-        url = f"{self.settings.arxiv_rss_url.rstrip('/')}/{joined}"
+        url = f"{self.settings.arxiv.rss_url.rstrip('/')}/{joined}"
         response = self.http.get(url, throttle="arxiv", source=self.name)
         try:
             feed = parse_announcements(parse_xml(response.content), source=self.name)
@@ -196,7 +196,7 @@ class ArxivRssSource:
             ) from None
 
         day = (feed.day or self.clock().date()).isoformat()
-        wanted = request.announce_types or self.settings.arxiv_announce_types
+        wanted = request.announce_types or self.settings.arxiv.announce_types
         papers = [p for p in feed.papers if p.announce_type in wanted]
         empty_reason = None
         if not feed.papers and not feed.skipped:

@@ -165,7 +165,7 @@ class HfDailySource:
         )
 
     def _fetch_day(self, day: date) -> tuple[list[Paper], list[ItemFailure]]:
-        url = self.settings.hf_api_url
+        url = self.settings.hf.api_url
         response = self.http.get(url, params={"date": day.isoformat()}, source=self.name)
         try:
             data = json.loads(response.content)

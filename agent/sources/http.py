@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agent._version import USER_AGENT
 from agent.errors import ConfigError, SourceHTTPError, SourceUnreachable
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class HttpClient:
         timeout: float = 30.0,
         retries: int = 4,
         backoff: float = 2.0,
-        user_agent: str = "paperbrief/0.1",
+        user_agent: str = USER_AGENT,
         arxiv_min_interval: float = 3.0,
         max_retry_after: float = 60.0,
         transport: httpx.BaseTransport | None = None,
@@ -85,11 +86,11 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> HttpClient:
         return cls(
-            timeout=settings.http_timeout,
-            retries=settings.http_retries,
-            backoff=settings.http_backoff,
-            user_agent=settings.user_agent,
-            arxiv_min_interval=settings.arxiv_min_interval,
+            timeout=settings.http.timeout,
+            retries=settings.http.retries,
+            backoff=settings.http.backoff,
+            user_agent=settings.http.user_agent,
+            arxiv_min_interval=settings.arxiv.min_interval,
             transport=transport,
             sleep=sleep,
         )

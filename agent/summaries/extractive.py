@@ -1,10 +1,13 @@
 """The no-model engine: a deterministic, offline summary built from the abstract's own sentences.
 
 Used when no LLM endpoint is configured. It picks the sentences that state the problem, the
-contribution and the finding, cleans LaTeX and citations, takes tags from keywords and key
-terms from acronyms the abstract defines. Every summary it makes carries a notice saying that
-no LLM was used and how to configure one. A summary the source already provides (Hugging
-Face ``ai_summary``) is used instead when present, labelled as such.
+contribution and the finding, renders LaTeX as text, trims citations and asides, takes tags from
+keywords and key terms from acronyms the abstract defines. The TL;DR and why_it_matters are the
+sentences (or clause heads) with the most content for their reading effort that read alone: none
+opens by pointing back ("These ...") and none is cut mid-clause (plain_text.py). Every summary
+it makes carries a notice saying that no LLM was used and how to configure one. A summary the
+source already provides (Hugging Face ``ai_summary``) is used instead when present, labelled as
+such.
 """
 
 from __future__ import annotations
@@ -15,9 +18,22 @@ from collections import Counter
 
 from agent.models import KeyTerm, Paper, Summary, Usage
 from agent.summaries.faithfulness import MAX_TLDR_WORDS, injected_spans
+from agent.summaries.plain_text import (
+    clause_heads,
+    clean_text,
+    ends_cleanly,
+    is_availability,
+    latex_to_text,
+    self_contained,
+    split_sentences,
+    trim_asides,
+)
+from agent.summaries.readability import fk_grade
+
+__all__ = ["clean_text", "latex_to_text", "split_sentences", "summarize_extractive"]
 
 ENGINE = "extractive"
-ENGINE_VERSION = "ext-1"
+ENGINE_VERSION = "ext-2"
 NO_LLM_NOTICE = (
     "No LLM was used: this summary is extracted from the abstract. For plain-language "
     "summaries set OPENAI_API_KEY (and optionally PAPERBRIEF_LLM_MODEL), or point "
@@ -28,30 +44,22 @@ SOURCE_NOTICE = (
     "Set OPENAI_API_KEY or PAPERBRIEF_LLM_BASE_URL for paperbrief's own summaries."
 )
 
-_LATEX_CMD_ARG = re.compile(
-    r"\\(?:textbf|textit|emph|mathrm|mathbf|text|texttt|mathcal)\{([^{}]*)\}"
+_WHY_WORDS = 40
+_BODY_WORDS = 30
+# Past these a sentence costs the reader more than it tells them (see bench/bench_readability.py).
+_EASY_WORDS, _EASY_GRADE = 16, 12.0
+_NAME = re.compile(r"\b[A-Z]*[a-z0-9]+[A-Z][\w-]*|\b[A-Z][\w]*\d[\w-]*")
+_POINTER = re.compile(
+    r"\b(?:this|these|those|such|it|they|them|its|their|the former|the latter|instead)\b", re.I
 )
-_LATEX_DROP = re.compile(r"\\(?:cite[pt]?|ref|eqref|label|footnote|url)\{[^{}]*\}")
-_LATEX_MATH = re.compile(r"\$([^$]{1,80})\$")
-_LATEX_CMD = re.compile(r"\\([A-Za-z]+|%)")
-_LATEX_SYMBOLS = {
-    "times": "×", "sim": "~", "approx": "≈", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥",
-    "pm": "±", "%": "%", "cdot": "·", "to": "→", "rightarrow": "→", "infty": "∞",
-}  # fmt: skip
-_LEAD_IN = re.compile(r"^(in this (paper|work|study)|here),?\s+", re.I)
 _SMALL_WORDS = {"of", "the", "for", "and", "in", "to", "a", "an", "on", "with", "via"}
-_CITATION = re.compile(
-    r"\s*\[(?:\d+(?:[,\-–]\s*\d+)*)\]|\s*\((?:[A-Z][A-Za-z-]+ et al\.?,? \d{4}[a-z]?;?\s*)+\)"
-)
-_ABBREV = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Fig|Eq|Sec|approx|resp)\.", re.IGNORECASE)
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _ACRONYM_DEF = re.compile(
     r"((?:[A-Za-z][\w-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*s?)\)"
 )
 _CUES = {
     "method": re.compile(
-        r"\b(we (propose|present|introduce|develop|design|study|build|describe)|"
-        r"this (paper|work))\b",
+        r"\b((we|the (paper|work|study|article)) (propose|present|introduce|develop|design|"
+        r"study|build|describe|investigate)s?|this (paper|work|study))\b",
         re.I,
     ),
     "finding": re.compile(
@@ -60,7 +68,7 @@ _CUES = {
         re.I,
     ),
     "impact": re.compile(
-        r"\b(enabl|allow|implication|important|open[- ]source|release|practical|crucial|pav|"
+        r"\b(enabl|allow|implication|important|practical|crucial|pav|"
         r"results? (suggest|indicate)|findings)",
         re.I,
     ),
@@ -78,38 +86,6 @@ _STOPWORDS = frozenset(
     performance state art framework data first two three one often many""",
     )
 )
-
-
-def clean_text(text: str) -> str:
-    """Strip LaTeX markup and citation markers, keeping the words they wrap."""
-    text = _LATEX_DROP.sub("", text)
-    text = _LATEX_CMD_ARG.sub(r"\1", text)
-    text = text.replace("~", " ")
-    text = _LATEX_MATH.sub(lambda m: m.group(1), text)
-    text = _LATEX_CMD.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), text)
-    text = re.sub(r"[{}^_$]", "", text)
-    text = _CITATION.sub("", text)
-    text = re.sub(r"\s+", " ", text)
-    return re.sub(r"\s+([.,;:])", r"\1", text).strip()
-
-
-def split_sentences(text: str) -> list[str]:
-    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\u2024"), text)
-    protected = re.sub(r"(\d)\.(\d)", "\\1\u2024\\2", protected)
-    parts = _SPLIT.split(protected)
-    return [p.replace("\u2024", ".").strip() for p in parts if p.strip()]
-
-
-def _shorten(sentence: str, limit: int = MAX_TLDR_WORDS) -> str:
-    """Trim a sentence to ``limit`` words at a clause boundary when it is too long."""
-    words = sentence.split()
-    if len(words) <= limit:
-        return sentence
-    head = " ".join(words[:limit])
-    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(" — "))
-    if cut > len(head) // 2:
-        head = head[:cut]
-    return head.rstrip(",;:") + "…"
 
 
 def _pick(sentences: list[str]) -> dict[str, int]:
@@ -189,29 +165,106 @@ def keywords(title: str, abstract: str, limit: int = 5) -> list[str]:
     return tags
 
 
+def _variants(sentence: str, limit: int) -> list[str]:
+    """Readable-alone forms of ``sentence`` within ``limit`` words, longest first: the whole
+    sentence, then its clause heads. Empty when it points back or cannot be cut cleanly."""
+    if is_availability(sentence):
+        return []
+    text = self_contained(trim_asides(sentence))
+    if text is None:
+        return []
+    forms = [text, *clause_heads(text)]
+    return [f for f in forms if len(f.split()) <= limit and ends_cleanly(f)]
+
+
+def _content(text: str, index: int, names: list[str]) -> float:
+    """How much a sentence says about the paper: its contribution, its result, its name."""
+    score = 0.5 + 3.0 * bool(_CUES["method"].search(text))
+    score += 1.5 * bool(_CUES["finding"].search(text)) + 0.5 * bool(re.search(r"\d", text))
+    score += 0.5 * bool(_CUES["impact"].search(text)) + 0.5 * (index == 0)
+    score += 1.5 * any(name in text for name in names)
+    # "... trained on it", "such models": meaning that lives in another sentence.
+    score -= 0.75 * len(_POINTER.findall(text))
+    return max(score, 0.1)
+
+
+def _ease(text: str) -> float:
+    """1 for a short, plain sentence, falling as words and grade level climb."""
+    words = len(text.split())
+    grade = fk_grade(text) or 0.0
+    return min(1.0, _EASY_WORDS / words) ** 0.8 * min(1.0, _EASY_GRADE / max(grade, 1.0))
+
+
+def _best(
+    sentences: list[str], indices: list[int], limit: int, names: list[str]
+) -> tuple[int, str] | None:
+    """The sentence (or clause head) with the most content for its reading effort."""
+    best: tuple[float, int, str] | None = None
+    for i in indices:
+        for form in _variants(sentences[i], limit):
+            score = _content(form, i, names) * _ease(form)
+            if best is None or score > best[0]:
+                best = (score, i, form)
+    return (best[1], best[2]) if best else None
+
+
+def _body(sentences: list[str], picked: list[int]) -> list[str]:
+    """The summary paragraph: picked sentences, trimmed; one that points back stays only
+    after the sentence it points to."""
+    body: list[str] = []
+    order = picked + [i for i in range(len(sentences)) if i not in picked]
+    kept: list[int] = []
+    for i in order:
+        if len(body) >= max(2, len(picked)) or len(body) == 4:
+            break
+        if is_availability(sentences[i]):
+            continue
+        text: str | None = trim_asides(sentences[i])
+        if i - 1 not in kept:
+            text = self_contained(text or "")
+        if text and len(text.split()) > _BODY_WORDS:
+            text = next((h for h in clause_heads(text) if len(h.split()) <= _BODY_WORDS), text)
+        if text and ends_cleanly(text):
+            kept.append(i)
+            body.append(text)
+    return [t for _, t in sorted(zip(kept, body, strict=True))]
+
+
+def _names(title: str) -> list[str]:
+    """What the paper calls its contribution: ``RetraceCoT`` in "RetraceCoT: Verifier-...",
+    and mixed-case words like ``LLaVA``."""
+    names = _NAME.findall(title)
+    head = title.split(":")[0].strip()
+    if ":" in title and len(head.split()) <= 3:
+        names.append(head)
+    return names
+
+
 def summarize_extractive(paper: Paper) -> Summary:
     """A summary from the paper's own text (or its source's ai_summary); no model involved."""
-    ai_summary = str(paper.extra.get("ai_summary") or "").strip()
+    ai_summary = latex_to_text(str(paper.extra.get("ai_summary") or "").strip())
     abstract = clean_text(paper.abstract)
+    title = latex_to_text(paper.title)
     planted = set(injected_spans(abstract))  # never repeat an instruction aimed at a model
-    sentences = [x for x in split_sentences(abstract) if x not in planted]
-    sentences = sentences or [paper.title]
+    sentences = [x for x in split_sentences(abstract) if x not in planted] or [title]
     roles = _pick(sentences)
     # The impact sentence becomes why_it_matters, so the body does not repeat it.
-    ordered = sorted({i for role, i in roles.items() if role != "impact"})
-    body = [sentences[i] for i in ordered[:4]]
-    if len(body) < 2 and len(sentences) > 1:
-        body = sentences[:2]
-    tldr_src = sentences[roles.get("method", 0)]
-    lead = _LEAD_IN.sub("", tldr_src)
-    tldr = _shorten(lead[:1].upper() + lead[1:])
-    why = sentences[roles["impact"]] if "impact" in roles else ""
+    body = _body(sentences, sorted({i for role, i in roles.items() if role != "impact"})[:4])
+    names = _names(title)
+    found = _best(sentences, list(range(len(sentences))), MAX_TLDR_WORDS, names)
+    # No sentence reads alone within the limit: the title says what the paper is about.
+    tldr = found[1] if found else title.rstrip(".") + ("" if title.endswith(("?", "!")) else ".")
+    why = ""
+    if "impact" in roles and (found is None or roles["impact"] != found[0]):
+        why_found = _best(sentences, [roles["impact"]], _WHY_WORDS, names)
+        why = why_found[1] if why_found else ""
     keyw = paper.extra.get("ai_keywords")
     tags = [str(k).lower() for k in keyw][:5] if isinstance(keyw, list) and keyw else []
     method = "extractive"
     notice = NO_LLM_NOTICE
     if ai_summary:
-        tldr = _shorten(split_sentences(ai_summary)[0])
+        first = split_sentences(ai_summary)[0]
+        tldr = next(iter(_variants(first, MAX_TLDR_WORDS)), tldr)
         method = "source"
         notice = SOURCE_NOTICE.format(source=paper.source or "the source")
     return Summary(
@@ -220,9 +273,9 @@ def summarize_extractive(paper: Paper) -> Summary:
         content_hash=paper.content_hash,
         tldr=tldr,
         summary=ai_summary or " ".join(body),
-        why_it_matters=_shorten(why, 40) if why else "",
+        why_it_matters=why,
         key_terms=key_terms(abstract),
-        tags=tags or keywords(clean_text(paper.title), abstract),
+        tags=tags or keywords(title, abstract),
         model=ENGINE,
         prompt_version=ENGINE_VERSION,
         method=method,

@@ -13,8 +13,12 @@ from functools import cache
 from statistics import mean
 from typing import Any
 
+from agent.summaries.plain_text import BACK_REFERENCE, ends_cleanly
+
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-_SENT_END = re.compile(r"[.!?]+(?:\s|$)")
+_SENT_END = re.compile(r"[.!?]+[\"'”’)]?(?:\s|$)")
+# "e.g. " and "et al. " end no sentence: counting them would make dense text look easy.
+_ABBREV = re.compile(r"\b(?:e\.g|i\.e|et al|cf|vs|Fig|Eq|Sec|approx|resp)\.", re.I)
 
 
 @cache
@@ -39,7 +43,7 @@ def fk_grade(text: str) -> float | None:
     words = _WORD.findall(text)
     if not words:
         return None
-    n_sent = max(1, len(_SENT_END.findall(text.strip() + " ")))
+    n_sent = max(1, len(_SENT_END.findall(_ABBREV.sub("", text).strip() + " ")))
     n_syll = sum(syllables(w) for w in words)
     return round(0.39 * len(words) / n_sent + 11.8 * n_syll / len(words) - 15.59, 1)
 
@@ -53,3 +57,13 @@ def compare(pairs: list[tuple[str, str]]) -> dict[str, float | None]:
         "abstract_grade": round(mean(a), 1) if a else None,
         "n": float(len(pairs)),
     }
+
+
+def opens_with_back_reference(text: str) -> bool:
+    """Starts by pointing at something the reader has not seen ("These artefacts ...")."""
+    return bool(BACK_REFERENCE.match(text.strip()))
+
+
+def is_cut_off(text: str) -> bool:
+    """Stops mid-clause: an ellipsis, no full stop, or a last word that cannot end a clause."""
+    return bool(text.strip()) and not ends_cleanly(text)

@@ -184,9 +184,9 @@ class Summarizer:
                 "--max-cost cannot stop the run."
             )
         made: list[tuple[Summary, Paper]] = []
-        budget = _Budget(max_cost, llm, self.settings.llm_max_tokens)
+        budget = _Budget(max_cost, llm, self.settings.llm.max_tokens)
         fatal: list[LLMCallError] = []
-        gate = asyncio.Semaphore(self.settings.llm_max_concurrency)
+        gate = asyncio.Semaphore(self.settings.llm.max_concurrency)
 
         async def one(paper: Paper) -> None:
             nonlocal done

@@ -1,0 +1,231 @@
+"""The typed groups of settings (``[llm]``, ``[smtp]``, ``[digest]`` ...) and reader profiles.
+
+Each group is a plain pydantic model; ``agent.config.settings.Settings`` nests them. A profile
+(``[profiles.NAME]``) is a digest group plus its own recipients and library files; the top-level
+``[digest]`` group and ``smtp.to`` are the default profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from agent._version import USER_AGENT
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class StoreSettings(_Group):
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset = embedded store "
+        "under home.",
+    )
+    hnsw_ef_search: int = Field(500, ge=10, description="HNSW ef_search, fixed at creation.")
+    hnsw_ef_construction: int = Field(
+        200, ge=10, description="HNSW ef_construction, fixed at creation."
+    )
+
+
+class EmbeddingSettings(_Group):
+    provider: Literal["minilm", "openai"] = Field(
+        "minilm",
+        description="minilm = bundled all-MiniLM-L6-v2 (offline, ONNX); openai = any "
+        "OpenAI-compatible /v1/embeddings endpoint.",
+    )
+    model: str = Field("text-embedding-3-small", description="Model name for provider = openai.")
+    base_url: str | None = Field(
+        None, description="Base URL for provider = openai (defaults to llm.base_url)."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Key for the embeddings endpoint (defaults to llm.api_key)."
+    )
+    threads: int = Field(
+        0, ge=0, description="CPU threads for minilm (batches run concurrently); 0 = all cores."
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+
+
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+
+
+class ArxivSettings(_Group):
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.LG", "cs.CL", "cs.AI"],
+        description="arXiv categories for arxiv-rss and arxiv.",
+    )
+    announce_types: list[str] = Field(
+        default_factory=lambda: ["new", "cross"],
+        description="Which RSS announcements to keep: new, cross, replace, replace-cross.",
+    )
+    query: str | None = Field(
+        None, description="arXiv API search_query (e.g. 'all:diffusion'); ANDed with categories."
+    )
+    max_results: int = Field(
+        500, ge=1, le=30000, description="Most papers one arxiv API ingest fetches."
+    )
+    page_size: int = Field(100, ge=1, le=2000, description="arXiv API page size.")
+    rss_url: str = Field("https://rss.arxiv.org/rss", description="arXiv RSS base URL.")
+    api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv query API URL.")
+    min_interval: float = Field(
+        3.0, ge=0, description="Seconds between requests to any arXiv endpoint (arXiv's terms)."
+    )
+
+    @field_validator("announce_types")
+    @classmethod
+    def _known_announce_types(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if v not in ANNOUNCE_TYPES]
+        if bad:
+            raise ValueError(f"unknown announce type(s) {bad}; use {list(ANNOUNCE_TYPES)}")
+        return value
+
+
+class HFSettings(_Group):
+    api_url: str = Field(
+        "https://huggingface.co/api/daily_papers", description="Hugging Face daily papers API."
+    )
+
+
+class HTTPSettings(_Group):
+    timeout: float = Field(30.0, gt=0, description="Seconds before an HTTP request fails.")
+    retries: int = Field(4, ge=0, description="Retries on 429/5xx/connection resets.")
+    backoff: float = Field(2.0, ge=0, description="First retry delay in seconds; doubles.")
+    user_agent: str = Field(
+        USER_AGENT,
+        description="User-Agent sent to sources (the default carries the installed version).",
+    )
+
+
+class LLMSettings(_Group):
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp); env "
+        "OPENAI_BASE_URL too. Unset with no key = no-model engine.",
+    )
+    model: str = Field("gpt-4o-mini", description="Chat model name at the endpoint.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="API key for the endpoint (env OPENAI_API_KEY or PAPERBRIEF_LLM__API_KEY).",
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
+    max_retries: int = Field(3, ge=0, description="Retries on 429 / timeouts / 5xx.")
+    max_concurrency: int = Field(4, ge=1, description="LLM requests in flight at once.")
+    max_tokens: int = Field(600, ge=16, description="Cap on generated tokens per request.")
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": (0.15, 0.60),
+            "gpt-4o": (2.50, 10.00),
+            "gpt-4.1-mini": (0.40, 1.60),
+            "gpt-4.1-nano": (0.10, 0.40),
+        },
+        description="USD per million tokens (input, output) by model; unknown models cost 0.",
+    )
+
+
+class DigestSettings(_Group):
+    """What one reader wants in a digest; the top-level group is the default profile."""
+
+    interests: list[str] = Field(
+        default_factory=list,
+        description="Free-text research interests; close papers rank higher in the digest.",
+    )
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Words/phrases that lift a paper in the digest (title hits count double).",
+    )
+    seed_ids: list[str] = Field(
+        default_factory=list, description="Ids of stored papers like the ones you want."
+    )
+    not_interested: list[str] = Field(
+        default_factory=list, description="Terms that push a paper down in the digest."
+    )
+    categories: list[str] = Field(
+        default_factory=list,
+        description="Keep only papers in these arXiv categories (empty = every ingested paper).",
+    )
+    library: list[Path] = Field(
+        default_factory=list,
+        description="Library files (BibTeX, RIS, CSL-JSON, Zotero CSV, id list) that `run` "
+        "re-imports when they change; `paperbrief library import FILE` does it by hand.",
+    )
+    min_score: float | None = Field(
+        None, description="Drop papers scoring below this (about 0.3-0.5 with interests)."
+    )
+    max_papers: int | None = Field(None, ge=1, description="Most papers one digest carries.")
+
+    @field_validator("library")
+    @classmethod
+    def _expand_library(cls, value: list[Path]) -> list[Path]:
+        return [p.expanduser() for p in value]
+
+
+class ProfileSettings(DigestSettings):
+    """``[profiles.NAME]``: a reader of the team digest, with their own recipients."""
+
+    to: list[str] = Field(
+        default_factory=list,
+        description="Recipients of this profile's digest (default: smtp.to).",
+    )
+
+
+class AskSettings(_Group):
+    min_similarity: float = Field(
+        0.42,
+        ge=-1,
+        le=1,
+        description="Refuse to answer when the best chunk's cosine to the question is below "
+        "this. 0.42 is calibrated for the bundled MiniLM (bench/eval_qa.py); another embedder's "
+        "cosines live on another scale, so with embedding.provider = openai the gate is off "
+        "unless you set a value here.",
+    )
+    min_term_coverage: float = Field(
+        0.40,
+        ge=0,
+        le=1,
+        description="A question under min_similarity is still answered when one retrieved "
+        "paper holds this share of its BM25 term weight (calibrated by bench/eval_qa.py).",
+    )
+    check_answerable: bool = Field(
+        True,
+        description="With an LLM: before answering, ask it whether the best-matching paper "
+        "reports what the question asks (one extra short call), and refuse near misses.",
+    )
+    min_answerable_log_odds: float = Field(
+        -1.4,
+        description="Refuse when the model's log-odds of YES over NO in that check are below "
+        "this; -1.4 was fitted for Qwen2.5-Coder-1.5B by bench/eval_qa.py; 0 = take its word.",
+    )
+    k: int = Field(6, ge=1, le=50, description="Papers in an answer's context.")
+    agentic: Literal["auto", "always", "never"] = Field(
+        "auto", description="May the model search again with tools (auto: for comparisons etc.)."
+    )
+
+
+class SmtpSettings(_Group):
+    host: str | None = Field(None, description="SMTP server host.")
+    port: int | None = Field(None, description="SMTP port (default 587 starttls, 465 tls).")
+    user: str | None = Field(None, description="SMTP login user.")
+    password: SecretStr | None = Field(
+        None, description="SMTP password (env PAPERBRIEF_SMTP__PASSWORD preferred)."
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls, tls (implicit) or none (only for localhost relays)."
+    )
+    from_addr: str | None = Field(None, description="From address of the digest.")
+    ca_file: Path | None = Field(
+        None, description="PEM CA file to trust for the SMTP server (self-signed relays)."
+    )
+    timeout: float = Field(
+        30.0, gt=0, description="Seconds before an SMTP connection or command fails."
+    )
+    to: list[str] = Field(default_factory=list, description="Default digest recipients.")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None

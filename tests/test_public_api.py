@@ -1,0 +1,255 @@
+"""The public API is what the CLI uses: ``agent.__all__`` is exact (httpx's test_exported_members),
+every error a caller can meet is a ``PaperbriefError`` exported from ``agent``, the CLI imports
+nothing but ``agent``'s public names, and the package says its version and that it is typed."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+import inspect
+import pkgutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import agent
+import prompts
+import store
+from agent.errors import PaperbriefError
+from agent.storage import error_table, store_errors
+from store import errors as store_err
+
+REPO = Path(__file__).resolve().parents[1]
+
+EXPECTED_ALL = [
+    "CHAT_HELP",
+    "Answer",
+    "ChatSession",
+    "Check",
+    "CheckStatus",
+    "Citation",
+    "ConfigError",
+    "DailyResult",
+    "DeliveryError",
+    "DemoResult",
+    "Digest",
+    "EmbedderError",
+    "EmbeddingMismatchError",
+    "FeedParseError",
+    "FetchRequest",
+    "InputError",
+    "ItemFailure",
+    "KeyTerm",
+    "LLMCallError",
+    "LLMError",
+    "LibraryFormatError",
+    "LockedError",
+    "MissingKeyError",
+    "Paper",
+    "PaperAgent",
+    "PaperbriefError",
+    "ParseFailure",
+    "PromptError",
+    "RunReport",
+    "SearchHit",
+    "SendResult",
+    "Settings",
+    "SmtpConfig",
+    "SourceError",
+    "SourceHTTPError",
+    "SourceReport",
+    "SourceStatus",
+    "SourceUnreachable",
+    "StoreError",
+    "StoreUnavailable",
+    "Summary",
+    "Theme",
+    "ToolCall",
+    "ToolsUnsupported",
+    "Usage",
+    "__version__",
+    "check_address",
+    "default_config_path",
+    "demo_settings",
+    "format_for_path",
+    "parse_day",
+    "parse_since",
+    "render_digest",
+    "run_checks",
+    "run_daily",
+    "run_demo",
+    "write_config",
+    "write_digest",
+]
+
+#: Exceptions that are control flow inside one module and never reach a caller.
+PRIVATE_SIGNALS = {"agent.onboarding.doctor._Outcome"}
+
+
+def _modules(package) -> list:
+    """Every module of ``package``, imported."""
+    names = [package.__name__]
+    names += [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+    return [importlib.import_module(name) for name in names]
+
+
+def _exceptions_defined_in(package) -> list[type[BaseException]]:
+    return [
+        obj
+        for module in _modules(package)
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, BaseException)
+        and obj.__module__ == module.__name__
+    ]
+
+
+# --- __all__ ----------------------------------------------------------------------------------
+def test_all_is_exactly_the_public_names():
+    assert sorted(agent.__all__) == sorted(EXPECTED_ALL)
+    assert len(set(agent.__all__)) == len(agent.__all__)
+
+
+def test_every_name_in_all_resolves_to_a_member_of_agent():
+    for name in agent.__all__:
+        member = getattr(agent, name)
+        module = getattr(member, "__module__", None)
+        if module is not None and (inspect.isclass(member) or inspect.isfunction(member)):
+            assert module == "agent" or module.startswith("agent."), (name, module)
+    assert set(agent.__all__) <= set(dir(agent))
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        _ = agent.NoSuchThing
+
+
+# --- the error tree ---------------------------------------------------------------------------
+def test_every_exception_under_agent_is_a_paperbrief_error_and_exported():
+    found = _exceptions_defined_in(agent)
+    assert {"LLMCallError", "ParseFailure", "ToolsUnsupported", "XMLSyntaxError"} <= {
+        cls.__name__ for cls in found
+    }  # the walk really reaches the subpackages
+    for cls in found:
+        qualified = f"{cls.__module__}.{cls.__qualname__}"
+        if qualified in PRIVATE_SIGNALS:
+            continue
+        assert issubclass(cls, PaperbriefError), f"{qualified} is not a PaperbriefError"
+        # the exported ones: everything in agent.errors plus the LLM branch's LLMCallError
+        if cls.__module__ in ("agent.errors", "agent.llm.errors"):
+            assert cls.__name__ in agent.__all__, f"{qualified} is not exported from agent"
+            assert getattr(agent, cls.__name__) is cls
+
+
+def test_every_error_has_a_hint_and_an_exit_code():
+    for name in agent.__all__:
+        cls = getattr(agent, name)
+        if inspect.isclass(cls) and issubclass(cls, BaseException):
+            assert issubclass(cls, PaperbriefError)
+            assert cls.exit_code in (1, 2, 3), name
+            err = cls("boom") if name not in ("SourceHTTPError", "LLMCallError") else None
+            if err is not None:
+                assert err.hint and err.hint == cls.default_hint, name
+
+
+def test_lower_layer_errors_all_map_to_paperbrief_errors():
+    lower = _exceptions_defined_in(store) + _exceptions_defined_in(prompts)
+    assert {cls.__name__ for cls in lower} >= {
+        "StoreError", "StoreUnavailable", "EmbeddingMismatch", "EmbedderUnavailable", "PromptError"
+    }  # fmt: skip
+    for cls in lower:
+        assert cls in error_table(), f"{cls.__module__}.{cls.__name__} has no entry in the table"
+        with pytest.raises(PaperbriefError) as info, store_errors():
+            raise cls("the lower layer's message")
+        assert str(info.value) == "the lower layer's message"
+        assert type(info.value) is error_table()[cls] and info.value.__cause__.__class__ is cls
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (store_err.EmbeddingMismatch("built by x", stored="x", configured="y"),
+         agent.EmbeddingMismatchError),
+        (store_err.StoreUnavailable("no answer"), agent.StoreUnavailable),
+        (store_err.EmbedderUnavailable("no model"), agent.EmbedderError),
+        (store_err.StoreError("disk full", hint="Free some space."), agent.StoreError),
+    ],
+)  # fmt: skip
+def test_store_errors_keep_their_message_and_hint(raised, expected):
+    with pytest.raises(expected) as info, store_errors():
+        raise raised
+    assert str(info.value) == str(raised) and info.value.hint == raised.hint
+    assert info.value.exit_code == (2 if expected is agent.EmbeddingMismatchError else 1)
+
+
+def test_a_broken_prompt_reaches_the_caller_as_a_paperbrief_error():
+    with pytest.raises(agent.PromptError) as info, store_errors():
+        prompts.load_prompt("no_such_prompt")
+    assert "no prompt named 'no_such_prompt'" in str(info.value)
+    assert "reinstall" in info.value.hint and isinstance(info.value.__cause__, prompts.PromptError)
+    with pytest.raises(agent.PromptError, match="missing"), store_errors():
+        prompts.load_prompt("summary").render()
+
+
+def test_errors_outside_the_table_pass_through_unchanged():
+    with pytest.raises(KeyError), store_errors():
+        raise KeyError("not ours to translate")
+
+
+# --- the CLI uses only the public API -----------------------------------------------------------
+def _private_imports(path: Path) -> list[str]:
+    """Imports of agent submodules, store or prompts, or of agent names outside __all__; every
+    import counts, including those inside functions and under ``if TYPE_CHECKING:``."""
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module or ""]
+            if node.module == "agent":
+                bad += [f"agent.{a.name}" for a in node.names if a.name not in agent.__all__]
+        else:
+            continue
+        for module in modules:
+            top = module.split(".")[0]
+            if (top == "agent" and module != "agent") or top in ("store", "prompts"):
+                bad.append(f"line {node.lineno}: {module}")
+    return bad
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "cli").glob("*.py")), ids=lambda p: p.name)
+def test_cli_imports_only_public_agent_names(path):
+    assert _private_imports(path) == []
+
+
+def test_the_import_checker_sees_hidden_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from agent import Paper, pipeline\n"
+        "if TYPE_CHECKING:\n    from agent.models import Summary\n"
+        "def f():\n    import store.errors\n    from prompts import load_prompt\n",
+        encoding="utf-8",
+    )
+    assert _private_imports(module) == [
+        "agent.pipeline", "line 4: agent.models", "line 6: store.errors", "line 7: prompts",
+    ]  # fmt: skip
+
+
+# --- version, typing, cheap import ------------------------------------------------------------
+def test_version_is_the_installed_metadata():
+    assert agent.__version__ == importlib.metadata.version("paperbrief")
+
+
+def test_py_typed_is_shipped():
+    assert (REPO / "agent" / "py.typed").is_file()
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["agent"]
+
+
+def test_import_agent_loads_nothing_heavy():
+    heavy = ("pydantic", "chromadb", "onnxruntime", "langchain_core", "openai", "numpy")
+    code = f"import sys, agent; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
