@@ -22,7 +22,7 @@ from agent.lock import RunLock
 from agent.models import ItemFailure, PaperFilter, RunReport
 
 if TYPE_CHECKING:
-    from agent.digest.models import Digest, Selection
+    from agent.digest.models import Digest
     from agent.pipeline import PaperAgent, Progress
     from store.digest_history import DigestHistory
     from store.state import StateDB
@@ -37,11 +37,25 @@ LOOKBACK = timedelta(days=7)
 #: ... and at most, after a long pause.
 MAX_LOOKBACK = timedelta(days=30)
 RESEND_EMPTY_AFTER = timedelta(hours=20)
+DEFAULT_PROFILE = "default"
+
+
+class ProfileDelivery(BaseModel):
+    """One reader's digest in a run."""
+
+    profile: str
+    digest_id: str
+    shown: int
+    accounted: int
+    delivered: bool = False
+    delivered_to: list[str] = Field(default_factory=list)
+    saved_in: Path | None = None
 
 
 class DailyResult(BaseModel):
     report: RunReport
     digest_id: str | None = None
+    digests: list[ProfileDelivery] = Field(default_factory=list)
     delivered: bool = False
     delivered_to: list[str] = Field(default_factory=list)
     written: list[Path] = Field(default_factory=list)
@@ -49,14 +63,14 @@ class DailyResult(BaseModel):
     failed_step: str | None = None
 
 
-def window_start(state: StateDB, now: datetime) -> datetime:
+def window_start(state: StateDB, now: datetime, key: str = WINDOW_KEY) -> datetime:
     start = now - LOOKBACK
-    raw = state.get_meta(WINDOW_KEY)
+    raw = state.get_meta(key)
     if raw:
         try:
             start = min(start, max(datetime.fromisoformat(raw), now - MAX_LOOKBACK))
         except ValueError:
-            log.warning("ignoring unreadable %s=%r", WINDOW_KEY, raw)
+            log.warning("ignoring unreadable %s=%r", key, raw)
     return start
 
 
@@ -69,10 +83,18 @@ def run_daily(
     lock_wait: float = 0.0,
     now: datetime | None = None,
     progress: Progress | None = None,
+    profiles: Sequence[str] | None = None,
 ) -> DailyResult:
-    """One scheduled run. Raises LockedError when another run holds the store."""
+    """One scheduled run: ingest once, then one digest per profile (every configured profile
+    unless ``profiles`` names some). Raises LockedError when another run holds the store."""
+    names = list(profiles or agent.settings.profile_names)
+    for name in names:
+        agent.settings.profile(name)  # an unknown name fails before any work
     with RunLock(agent.settings.home, wait=lock_wait):
-        return _run(agent, email=email, out=out, skip_empty=skip_empty, now=now, progress=progress)
+        return _run(
+            agent, email=email, out=out, skip_empty=skip_empty, now=now, progress=progress,
+            profiles=names,
+        )  # fmt: skip
 
 
 def _run(
@@ -83,59 +105,91 @@ def _run(
     skip_empty: bool,
     now: datetime | None,
     progress: Progress | None,
+    profiles: Sequence[str],
 ) -> DailyResult:
-    from agent.digest.render import write_digest
-
     now = now or datetime.now(UTC)
     report = RunReport(step="run")
     result = DailyResult(report=report)
 
-    # 1. ingest: a failing source is recorded and named; the others still feed the digest.
+    # 1. ingest once for every reader: a failing source is recorded and named.
     ingest = agent.ingest(progress=progress)
     report.sources = ingest.sources
     report.failures.extend(ingest.failures)
     if not ingest.ok:
         result.failed_step = "ingest"
-
-    # 2. choose the digest's papers, once; summarize exactly those (cached ones cost nothing).
-    selection = agent.select(PaperFilter(since=window_start(agent.store.state, now)), now=now)
-    _summarize(agent, selection, report, result)
-
-    # 3. digest those papers (saved in the history folder whatever happens next).
-    digest = agent.digest(
-        selection=selection, now=now, source_reports=ingest.sources, progress=progress
-    )
-    result.digest_id = digest.id
-    report.counts["digest_papers"] = len(digest.papers)
-    report.counts["digest_themes"] = len(digest.themes)
-    result.saved_in = agent.settings.layout.digest_folder(digest.id)
-
-    # 4. deliver.
-    recipients = list(email if email is not None else agent.settings.smtp.to)
-    for path in out:
-        write_digest(digest, path)
-        result.written.append(path)
-    delivered = bool(out) or not recipients
-    if recipients:
-        delivered = _email(agent, digest, recipients, skip_empty, now, report, result)
-    result.delivered = delivered
-    if delivered:
-        if not result.delivered_to and digest.papers:
-            # delivered by file or kept in the history only: still never repeat these papers
-            agent.history.mark_sent(digest.id, [p.id for p in digest.papers])
-        agent.store.state.set_meta(WINDOW_KEY, (digest.window_end or now).isoformat())
+    delivered_all = True
+    for name in profiles:
+        delivery = _run_profile(agent, name, email, out, skip_empty, now, ingest, progress, result)
+        result.digests.append(delivery)
+        delivered_all = delivered_all and delivery.delivered
+    first = result.digests[0] if result.digests else None
+    if first is not None:
+        result.digest_id, result.saved_in = first.digest_id, first.saved_in
+        result.delivered_to = sorted({a for d in result.digests for a in d.delivered_to})
+        report.counts["digest_papers"] = sum(d.shown for d in result.digests)
+    result.delivered = delivered_all
     return result
 
 
+def _run_profile(
+    agent: PaperAgent, name: str, email: Sequence[str] | None, out: Sequence[Path],
+    skip_empty: bool, now: datetime, ingest: RunReport, progress: Progress | None,
+    result: DailyResult,
+) -> ProfileDelivery:  # fmt: skip
+    """Choose this reader's papers, summarize only the shown ones, digest, deliver."""
+    from agent.digest.flow import DigestRequest, digest_ids
+    from agent.digest.render import write_digest
+
+    report = result.report
+    key = WINDOW_KEY if name == DEFAULT_PROFILE else f"{WINDOW_KEY}:{name}"
+    selection = agent.select(
+        PaperFilter(since=window_start(agent.store.state, now, key)), now=now, profile=name
+    )
+    choice = agent.choose(selection, DigestRequest(now, profile_name=name))
+    _summarize(agent, choice.shown_papers, report, result)
+    digest = agent.digest(
+        choice=choice, now=now, source_reports=ingest.sources, progress=progress, profile=name
+    )
+    report.counts["digest_themes"] = report.counts.get("digest_themes", 0) + len(digest.themes)
+    delivery = ProfileDelivery(
+        profile=name, digest_id=digest.id, shown=len(digest.papers),
+        accounted=len(digest.papers) + len(digest.rest),
+        saved_in=agent.settings.layout.digest_folder(digest.id),
+    )  # fmt: skip
+    profile_to = agent.settings.profile(name).to
+    recipients = list(email if email is not None else profile_to)
+    for path in out:
+        target = path if len(result.digests) == 0 else _per_profile(path, name)
+        write_digest(digest, target)
+        result.written.append(target)
+    delivered = bool(out) or not recipients
+    if recipients:
+        delivered = _email(agent, digest, recipients, skip_empty, now, report, result)
+        delivery.delivered_to = list(result.delivered_to)
+        result.delivered_to = []
+    delivery.delivered = delivered
+    if delivered:
+        if not delivery.delivered_to and (digest.papers or digest.rest):
+            # delivered by file or kept in the history only: still never repeat these papers
+            agent.history.mark_sent(digest.id, digest_ids(digest))
+        agent.store.state.set_meta(key, (digest.window_end or now).isoformat())
+    return delivery
+
+
+def _per_profile(path: Path, name: str) -> Path:
+    return path.with_name(f"{path.stem}-{name}{path.suffix}")
+
+
 def _summarize(
-    agent: PaperAgent, selection: Selection, report: RunReport, result: DailyResult
+    agent: PaperAgent, papers: Sequence[dict], report: RunReport, result: DailyResult
 ) -> None:
-    if not selection.papers:
+    """Summaries for the shown papers only (cached ones cost nothing)."""
+    if not papers:
         return
-    summary_report = agent.summarize(ids=selection.ids)
+    summary_report = agent.summarize(ids=[p["id"] for p in papers])
     report.failures.extend(summary_report.failures)
     for key, value in summary_report.counts.items():
-        report.counts[f"summarize_{key}"] = value
+        report.counts[f"summarize_{key}"] = report.counts.get(f"summarize_{key}", 0) + value
     report.notes.extend(summary_report.notes[:1])
     if summary_report.failures:
         result.failed_step = result.failed_step or "summarize"

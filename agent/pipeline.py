@@ -24,6 +24,8 @@ from agent.storage import make_embedder, store_errors
 if TYPE_CHECKING:
     import ssl
 
+    from agent.digest.choose import Choice
+    from agent.digest.flow import DigestRequest
     from agent.digest.models import Digest, Selection, SendResult
     from agent.digest.naming import ThemeNamer
     from agent.digest.relevance import InterestProfile
@@ -294,46 +296,68 @@ class PaperAgent(QAMethods, ReaderMethods):
     # --- digest -------------------------------------------------------------------------------
     def select(
         self, paper_filter: PaperFilter | None = None, *, include_sent: bool = False,
-        now: datetime | None = None,
+        now: datetime | None = None, profile: str | None = None,
     ) -> Selection:  # fmt: skip
         """The papers a digest of ``paper_filter`` would carry (``since`` defaults to 1d): those
-        dated in the window, less the ones an earlier digest sent unless ``include_sent``."""
-        from agent.digest.flow import select_papers
+        dated in the window, less the ones an earlier digest of this profile delivered unless
+        ``include_sent``."""
+        from agent.digest.flow import DEFAULT_PROFILE, select_papers
 
         with store_errors():
             return select_papers(self.store, self.history, paper_filter or PaperFilter(),
-                                 include_sent=include_sent, now=now)  # fmt: skip
+                                 include_sent=include_sent, now=now,
+                                 profile=profile or DEFAULT_PROFILE)  # fmt: skip
+
+    def choose(self, selection: Selection, request: DigestRequest) -> Choice:
+        """Rank a selection for its reader and choose the papers shown in detail (the daily run
+        summarizes exactly those before building the digest)."""
+        from agent.digest.flow import plan_digest
+
+        with store_errors():
+            return plan_digest(selection, request, settings=self.settings, store=self.store,
+                               signals=self.signals, embedder=self.embedder)  # fmt: skip
 
     def digest(
         self, paper_filter: PaperFilter | None = None, *,
         since: Since = None, until: Since = None, category: str | None = None,
-        source: str | None = None, selection: Selection | None = None, include_sent: bool = False,
-        max_papers: int | None = None, use_llm: bool = True, profile: InterestProfile | None = None,
+        source: str | None = None, selection: Selection | None = None,
+        choice: Choice | None = None, include_sent: bool = False,
+        max_papers: int | None = None, use_llm: bool = True,
+        profile: str | InterestProfile | None = None,
         namer: ThemeNamer | None = None, summaries: Mapping[str, Summary | None] | None = None,
         source_reports: Sequence[SourceReport] | None = None, now: datetime | None = None,
         save: bool = True, progress: Progress | None = None,
     ) -> Digest:  # fmt: skip
-        """Themed digest of the papers in the window (``since`` defaults to 1d), or of a
-        ``selection`` from :meth:`select`; saved under home/digests unless ``save=False``."""
-        from agent.digest.flow import DigestRequest, make_digest
+        """The digest of the window (``since`` defaults to 1d), ranked for a reader profile
+        (a ``[profiles.NAME]`` name; an InterestProfile overrides the interests), or of a
+        ``selection`` from :meth:`select` / a ``choice`` from :meth:`choose`. The best
+        ``max_papers`` are shown in detail, the rest counted; saved under home/digests unless
+        ``save=False``."""
+        from agent.digest.flow import DEFAULT_PROFILE, DigestRequest, make_digest
 
         now = now or datetime.now(UTC)
         wanted = PaperFilter.of(paper_filter, since=since, until=until, category=category,
                                 source=source)  # fmt: skip
-        if selection is None:
-            selection = self.select(wanted, include_sent=include_sent, now=now)
-        elif wanted != PaperFilter() or include_sent:
+        if (selection is not None or choice is not None) and (
+            wanted != PaperFilter() or include_sent
+        ):
             raise errors.InputError(
                 "Give a selection or a filter, not both.",
                 hint="Pass the filter to select(), then its selection here.",
             )
-        request = DigestRequest(now, max_papers, use_llm, profile, namer, summaries,
-                                source_reports, save)  # fmt: skip
+        name = profile if isinstance(profile, str) else DEFAULT_PROFILE
+        request = DigestRequest(now, max_papers, use_llm,
+                                None if isinstance(profile, str) else profile, namer, summaries,
+                                source_reports, save, profile_name=name)  # fmt: skip
+        if choice is None:
+            if selection is None:
+                selection = self.select(wanted, include_sent=include_sent, now=now, profile=name)
+            choice = self.choose(selection, request)
         with store_errors():
             return make_digest(
-                selection, request, settings=self.settings, store=self.store,
-                history=self.history, summarizer=self.summarizer, embedder=self.embedder,
-                llm=self.llm, progress=progress,
+                choice, request, settings=self.settings, store=self.store,
+                history=self.history, summarizer=self.summarizer, llm=self.llm,
+                progress=progress,
             )  # fmt: skip
 
     def send(

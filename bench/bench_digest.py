@@ -24,7 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from agent.digest.build import Relevance, build_digest  # noqa: E402
+from agent.digest.build import digest_of  # noqa: E402
+from agent.digest.choose import Relevance  # noqa: E402
 from agent.digest.models import DigestOptions, Selection  # noqa: E402
 from agent.digest.relevance import InterestProfile  # noqa: E402
 from agent.digest.render import render_all  # noqa: E402
@@ -83,7 +84,7 @@ def time_build(papers, vectors, *, profile=None, repeat: int = 3) -> tuple[float
     digest = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        digest = build_digest(
+        digest = digest_of(
             Selection(papers),
             vectors,
             {},
@@ -109,9 +110,9 @@ def count_llm_calls(papers, vectors) -> tuple[int, int, int]:
     with tempfile.TemporaryDirectory() as tmp, OpenAIServer(handler=reply) as srv:
         settings = Settings(llm_base_url=srv.url, openai_api_key="k", llm_model="test-model")
         namer = LLMThemeNamer(make_llm(settings), cache=DigestHistory.in_home(Path(tmp)))
-        digest = build_digest(Selection(papers), vectors, {}, DigestOptions(now=NOW), namer=namer)
+        digest = digest_of(Selection(papers), vectors, {}, DigestOptions(now=NOW), namer=namer)
         first = len(srv.chat_requests)
-        build_digest(Selection(papers), vectors, {}, DigestOptions(now=NOW), namer=namer)
+        digest_of(Selection(papers), vectors, {}, DigestOptions(now=NOW), namer=namer)
         return len(digest.themes), first, len(srv.chat_requests) - first
 
 

@@ -31,6 +31,10 @@ def register(app: typer.Typer, state: AppState) -> None:
             float, typer.Option(help="Seconds to wait for another run to finish.", min=0)
         ] = 0.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+        profile: Annotated[
+            list[str] | None,
+            typer.Option("--profile", "-p", help="Only this profile (repeat; default: all)."),
+        ] = None,
     ) -> None:
         """The daily job: ingest every source, summarize what is new, build and deliver the
         digest. Safe to run twice: nothing duplicated or re-sent, cached work not re-billed."""
@@ -42,7 +46,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         with output.progress_bar(not as_json) as progress:
             result = run_daily(
                 agent, email=email, out=out or [], skip_empty=skip_empty, lock_wait=wait,
-                progress=progress,
+                progress=progress, profiles=profile or None,
             )  # fmt: skip
         if as_json:
             output.print_json(result.model_dump(mode="json"))
@@ -109,7 +113,9 @@ def _print_demo(result) -> None:
         f"engine ({t['summarize']} s)"
     )
     names = ", ".join(theme.name for theme in result.digest.themes)
-    con.print(Text(f"digest: {len(result.digest.papers)} papers in {len(result.digest.themes)} "
+    d = result.digest
+    total = len(d.papers) + len(d.rest)
+    con.print(Text(f"digest: {len(d.papers)} of {total} papers shown in {len(d.themes)} "
                    f"themes: {names} ({t['digest']} s)"))  # fmt: skip
     for answer in result.answers:
         con.rule(Text(answer.question))

@@ -23,8 +23,13 @@ SourceOpt = Annotated[str | None, typer.Option(help="Only papers from this sourc
 IncludeSentOpt = Annotated[
     bool, typer.Option("--include-sent", help="Keep papers an earlier digest sent.")
 ]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Rank for this reader profile ([profiles.NAME])."),
+]
 MaxPapersOpt = Annotated[
-    int | None, typer.Option("--max-papers", min=1, help="Most relevant N papers only.")
+    int | None,
+    typer.Option("--max-papers", min=1, help="Papers shown in detail (default: the profile's)."),
 ]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write to FILE (.html, .md or .txt).")
@@ -66,6 +71,7 @@ class DigestCommand:
     skip_empty: bool = False
     no_llm: bool = False
     as_json: bool = False
+    profile: str | None = None
     result: dict[str, Any] = field(default_factory=dict)  # what --json adds to the digest
 
 
@@ -85,11 +91,13 @@ def register(app: typer.Typer, state: AppState) -> None:
         skip_empty: SkipEmptyOpt = False,
         no_llm: NoLlmOpt = False,
         as_json: JsonOpt = False,
+        profile: ProfileOpt = None,
     ) -> None:
-        """Group what is new into named themes and deliver it (stdout, a file, or e-mail)."""
+        """Rank what is new for a reader, show the best in named themes and count the rest;
+        deliver it (stdout, a file, or e-mail)."""
         command = DigestCommand(
             since, until, category, source, include_sent, max_papers, out, email, send,
-            dry_run, skip_empty, no_llm, as_json,
+            dry_run, skip_empty, no_llm, as_json, profile,
         )  # fmt: skip
         run_digest(state.agent(), state.settings(), command)
 
@@ -107,6 +115,7 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
             include_sent=command.include_sent,
             max_papers=command.max_papers,
             use_llm=not command.no_llm,
+            profile=command.profile,
             save=not command.dry_run,
             progress=progress,
         )
@@ -123,7 +132,8 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
 
 
 def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
-    recipients = list(command.email or []) or (list(settings.smtp.to) if command.send else [])
+    wanted = settings.profile(command.profile).to
+    recipients = list(command.email or []) or (list(wanted) if command.send else [])
     if (command.email is not None or command.send) and not recipients:
         from agent import ConfigError
 

@@ -81,6 +81,7 @@ def _register() -> None:
         daily_cmd,
         digest_cmd,
         ingest_cmd,
+        library_cmd,
         onboarding_cmd,
         search_cmd,
         summarize_cmd,
@@ -92,6 +93,7 @@ def _register() -> None:
     summarize_cmd.register(app, STATE.agent)
     digest_cmd.register(app, STATE)
     ask_cmd.register(app, STATE)
+    library_cmd.register(app, STATE)
     admin_cmd.register(app, STATE)
     onboarding_cmd.register(app, STATE)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from agent import RunReport
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @cache
@@ -47,6 +52,15 @@ def setup_logging(verbosity: int) -> None:
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def terminal_text(text: str, style: str = "") -> Text:
+    """Untrusted text (a title from a feed or a user's file) as a rich Text: brackets are not
+    read as markup, and control characters (ESC sequences that recolour or retitle a terminal)
+    are dropped."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub("", text), style=style)
 
 
 def print_error(message: str, hint: str = "") -> None:

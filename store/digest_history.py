@@ -14,6 +14,7 @@ Tables:
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,20 @@ class DigestHistory(SqliteTables):
     def __init__(self, db_path: Path, digests_dir: Path) -> None:
         super().__init__(db_path, _SCHEMA)
         self.digests_dir = Path(digests_dir)
+        self._add_profile_column()
+
+    def _add_profile_column(self) -> None:
+        """Histories written before profiles existed belong to the default profile."""
+        conn = self._conn()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(digest_runs)")}
+        if "profile" not in columns:
+            try:
+                conn.execute(
+                    "ALTER TABLE digest_runs ADD COLUMN profile TEXT NOT NULL DEFAULT 'default'"
+                )
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     @classmethod
     def in_home(cls, home: Path) -> DigestHistory:
@@ -82,6 +97,7 @@ class DigestHistory(SqliteTables):
         themes: int,
         window_start: str | None = None,
         window_end: str | None = None,
+        profile: str = "default",
     ) -> Path:
         """Write ``files`` (name -> text) into the digest's folder atomically, then its row."""
         folder = self.digests_dir / safe_name(digest_id)
@@ -94,7 +110,8 @@ class DigestHistory(SqliteTables):
         with self._tx() as db:
             db.execute(
                 "INSERT INTO digest_runs (digest_id, created_at, window_start, window_end, papers,"
-                " themes, subject, folder, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved') "
+                " themes, subject, folder, status, profile) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved', ?) "
                 "ON CONFLICT(digest_id) DO UPDATE SET papers=excluded.papers, "
                 "themes=excluded.themes, subject=excluded.subject, folder=excluded.folder",
                 (
@@ -106,6 +123,7 @@ class DigestHistory(SqliteTables):
                     themes,
                     subject,
                     str(folder),
+                    profile,
                 ),
             )
         return folder
@@ -135,8 +153,9 @@ class DigestHistory(SqliteTables):
             )
 
     # --- reading ----------------------------------------------------------------------------
-    def sent_ids(self, paper_ids: Sequence[str]) -> set[str]:
-        """The subset of ``paper_ids`` that an earlier delivered digest carried."""
+    def sent_ids(self, paper_ids: Sequence[str], profile: str = "default") -> set[str]:
+        """The subset of ``paper_ids`` that an earlier delivered digest of ``profile`` carried
+        (each reader of a team digest gets every paper once)."""
         wanted = list(dict.fromkeys(paper_ids))
         found: set[str] = set()
         conn = self._conn()
@@ -144,8 +163,9 @@ class DigestHistory(SqliteTables):
             chunk = wanted[start : start + _ID_SLICE]
             marks = ",".join("?" * len(chunk))
             rows = conn.execute(
-                f"SELECT DISTINCT paper_id FROM digest_sent_papers WHERE paper_id IN ({marks})",
-                chunk,
+                "SELECT DISTINCT s.paper_id FROM digest_sent_papers s JOIN digest_runs r "
+                f"ON r.digest_id = s.digest_id WHERE r.profile = ? AND s.paper_id IN ({marks})",
+                [profile, *chunk],
             ).fetchall()
             found.update(r[0] for r in rows)
         return found

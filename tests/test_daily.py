@@ -233,3 +233,38 @@ def test_digests_written_to_files_do_not_repeat_papers(servers, tmp_path):
     assert all(t in " ".join(first.read_text().split()) for t in titles)
     assert not any(t in " ".join(second.read_text().split()) for t in titles)
     assert servers["sink"].messages() == []
+
+
+def test_two_profiles_get_two_digests_and_llm_spend_follows_what_is_shown(servers, tmp_path):
+    cfg = servers["config"]
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8")
+        + """
+[profiles.robots]
+interests = ["robot locomotion and grasping"]
+to = ["robots@example.org"]
+max_papers = 3
+[profiles.weather]
+interests = ["weather and climate forecasting"]
+to = ["weather@example.org"]
+max_papers = 3
+""",
+        encoding="utf-8",
+    )
+    result = invoke(cfg, tmp_path / "home", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [d["profile"] for d in data["digests"]] == ["robots", "weather"]
+    assert all(
+        d["shown"] == 3 and d["accounted"] == len(servers["papers"]) for d in data["digests"]
+    )
+    messages = servers["sink"].messages()
+    assert sorted(m["To"] for m in messages) == ["robots@example.org", "weather@example.org"]
+    by_to = {m["To"]: m.get_body(("plain",)).get_content() for m in messages}
+    assert by_to["robots@example.org"] != by_to["weather@example.org"]
+    # summaries only for shown papers (at most 3 + 3), plus one name per theme
+    bodies = [json.dumps(r.json) for r in servers["llm"].chat_requests]
+    summary_calls = [b for b in bodies if "SummaryDraft" in b]
+    assert 0 < len(summary_calls) <= 6 < len(servers["papers"])
+    # theme names: at most one call per theme of each 3-paper digest (a handful, never per paper)
+    assert len(bodies) - len(summary_calls) <= 2 * 2

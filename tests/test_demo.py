@@ -23,8 +23,8 @@ def test_demo_runs_offline_and_writes_a_themed_digest(tmp_path):
     assert "extractive engine" in result.stdout
     html = (demo_home / "demo-digest.html").read_text(encoding="utf-8")
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-    assert "48 new papers" in text
-    themes = re.search(r"48 papers in (\d+) themes", result.stdout)
+    assert "30 of 48 new papers" in text  # 30 shown in detail, the other 18 counted
+    themes = re.search(r"30 of 48 papers shown in (\d+) themes", result.stdout)
     assert themes and 3 <= int(themes.group(1)) <= 8
     assert "IcoCast" in text  # a paper title from the corpus made it into the digest
     assert (demo_home / "demo-digest.md").exists()

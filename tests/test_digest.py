@@ -10,7 +10,8 @@ import pytest
 from openai_server import OpenAIServer, Reply, error_body, structured
 
 from agent.config import Settings
-from agent.digest.build import Relevance, build_digest, first_sentence, safe_url, short_authors
+from agent.digest.build import digest_of, first_sentence, safe_url, short_authors
+from agent.digest.choose import Relevance
 from agent.digest.models import DigestOptions, Selection
 from agent.digest.naming import LLMThemeNamer
 from agent.digest.relevance import InterestProfile
@@ -69,7 +70,7 @@ def test_recency_order_without_profile_and_upvotes_break_ties(data):
     papers = [dict(p) for p in papers]
     papers[5]["published"] = papers[0]["published"]
     papers[5]["extra"] = {"upvotes": 80}
-    digest = build_digest(Selection(papers), vectors, {}, AT_NOW)
+    digest = digest_of(Selection(papers), vectors, {}, AT_NOW)
     assert digest.papers[0].id == papers[5]["id"]
     assert digest.papers[1].id == papers[0]["id"]
     assert not digest.profile_used
@@ -78,9 +79,7 @@ def test_recency_order_without_profile_and_upvotes_break_ties(data):
 def test_profile_orders_by_interest_keywords_and_dislikes(data, minilm):
     papers, vectors = data
     profile = InterestProfile(interests=["predicting properties of chemical compounds"])
-    digest = build_digest(
-        Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm)
-    )
+    digest = digest_of(Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm))
     assert {p.id for p in digest.papers[:4]} == {
         p["id"] for p in papers if p["topic"] == "molecules"
     }
@@ -88,9 +87,7 @@ def test_profile_orders_by_interest_keywords_and_dislikes(data, minilm):
     assert digest.top_picks == [p.id for p in digest.papers[:3]]
     # a dislike sinks every robot paper below the rest
     profile = InterestProfile(interests=["learning from data"], not_interested=["quadruped"])
-    digest = build_digest(
-        Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm)
-    )
+    digest = digest_of(Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile, minilm))
     assert all("Legged" in p.title for p in digest.papers[-4:])
     assert any("not interested in 'quadruped'" in r for r in digest.papers[-1].reasons)
 
@@ -98,7 +95,7 @@ def test_profile_orders_by_interest_keywords_and_dislikes(data, minilm):
 def test_keywords_alone_make_a_profile_and_title_hits_count_more(data):
     papers, vectors = data
     profile = InterestProfile(keywords=["heatwaves with transformers 2", "temperature"])
-    digest = build_digest(Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile))
+    digest = digest_of(Selection(papers), vectors, {}, AT_NOW, relevance=Relevance(profile))
     assert digest.profile_used
     assert digest.papers[0].title == "Forecasting heatwaves with transformers 2"
     assert {p.id for p in digest.papers[:4]} == {p["id"] for p in papers if p["topic"] == "weather"}
@@ -108,7 +105,7 @@ def test_keywords_alone_make_a_profile_and_title_hits_count_more(data):
 def test_threshold_and_cap_are_counted(data, minilm):
     papers, vectors = data
     profile = InterestProfile(interests=["graph neural networks for chemistry"], min_score=0.45)
-    digest = build_digest(
+    digest = digest_of(
         Selection(papers),
         vectors,
         {},
@@ -124,7 +121,7 @@ def test_threshold_and_cap_are_counted(data, minilm):
 
 def test_themes_cover_every_paper_once(data):
     papers, vectors = data
-    digest = build_digest(Selection(papers), vectors, {}, AT_NOW)
+    digest = digest_of(Selection(papers), vectors, {}, AT_NOW)
     placed = [i for t in digest.themes for i in t.paper_ids] + digest.also_new
     assert sorted(placed) == sorted(p["id"] for p in papers)
     topics = {p["id"]: p["topic"] for p in papers}
@@ -151,7 +148,7 @@ def test_summary_fields_and_abstract_fallback(data):
         method="json_schema",
         flagged="invented 9%",
     )
-    digest = build_digest(Selection(papers), vectors, {first["id"]: summary}, AT_NOW)
+    digest = digest_of(Selection(papers), vectors, {first["id"]: summary}, AT_NOW)
     shown = digest.paper(first["id"])
     assert (shown.tldr, shown.why_it_matters, shown.flagged) == (
         "Robots walk.",
@@ -189,7 +186,7 @@ def test_summary_fields_and_abstract_fallback(data):
     ],
 )
 def test_empty_digest_says_why(reports, now, expected):
-    digest = build_digest(
+    digest = digest_of(
         Selection([], start=now - timedelta(days=1), end=now),
         np.zeros((0, 384)),
         {},
@@ -200,7 +197,7 @@ def test_empty_digest_says_why(reports, now, expected):
 
 
 def test_all_papers_already_sent_is_the_reason():
-    digest = build_digest(Selection([], excluded_sent=5), np.zeros((0, 4)), {}, AT_NOW)
+    digest = digest_of(Selection([], excluded_sent=5), np.zeros((0, 4)), {}, AT_NOW)
     assert "All 5 papers in the window were in earlier digests" in digest.empty_reason
 
 
@@ -228,7 +225,7 @@ def test_llm_names_one_call_per_theme_then_cached(data, tmp_path):
         settings = Settings(llm_base_url=srv.url, openai_api_key="k", llm_model="test-model")
         namer = LLMThemeNamer(make_llm(settings, backoff=0.01), cache=history)
         seen: list[tuple[int, int | None]] = []
-        digest = build_digest(
+        digest = digest_of(
             Selection(papers),
             vectors,
             {},
@@ -247,7 +244,7 @@ def test_llm_names_one_call_per_theme_then_cached(data, tmp_path):
         assert "test-model" in digest.stats.models and seen[-1] == (3, 3)
         prompt = srv.chat_requests[0].json["messages"][-1]["content"]
         assert "<<<PAPER" in prompt  # titles are fenced as data
-        again = build_digest(Selection(papers), vectors, {}, AT_NOW, namer=namer)
+        again = digest_of(Selection(papers), vectors, {}, AT_NOW, namer=namer)
         assert len(srv.chat_requests) == 3  # every name came from the cache
         assert again.stats.llm_calls == 0 and all(t.cached for t in again.themes)
 
@@ -257,7 +254,7 @@ def test_failed_llm_name_falls_back_to_keywords(data, tmp_path):
     with OpenAIServer(handler=lambda r: Reply(400, error_body("nope"))) as srv:
         settings = Settings(llm_base_url=srv.url, openai_api_key="k", llm_max_retries=0)
         namer = LLMThemeNamer(make_llm(settings, backoff=0.01))
-        digest = build_digest(Selection(papers), vectors, {}, AT_NOW, namer=namer)
+        digest = digest_of(Selection(papers), vectors, {}, AT_NOW, namer=namer)
     assert len(digest.themes) == 3 and all(t.named_by == "keywords" for t in digest.themes)
     assert digest.stats.naming_failures == 3
     assert any("keyword names" in n for n in digest.notes)

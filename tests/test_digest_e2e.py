@@ -126,6 +126,8 @@ def test_digest_named_by_llm_arrives_by_mail_with_every_paper(home, minilm):
         "digest.md",
         "digest.txt",
         "digest.json",
+        "full.html",  # every paper of the window, linked from the mail
+        "full.md",
     }
     history = DigestHistory.in_home(home)
     assert history.run(digest.id)["status"] == "sent"

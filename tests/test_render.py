@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from agent.digest.models import Digest, DigestPaper, DigestStats, Theme
-from agent.digest.render import format_for_path, md_escape, render, render_all
+from agent.digest.models import Digest, DigestPaper, DigestStats, RestPaper, Theme
+from agent.digest.render import format_for_path, md_escape, render, render_all, render_full
 from agent.errors import InputError
 
 EVIL = 'Evil <script>alert("x")</script> [click](javascript:alert(1)) **bold** & co'
@@ -31,7 +31,11 @@ def paper(pid: str, title: str = "A title", **kw) -> DigestPaper:
 @pytest.fixture
 def digest() -> Digest:
     papers = [
-        paper("2401.00001", EVIL),
+        paper(
+            "2401.00001",
+            EVIL,
+            because="close to *Mamba <b>SSM</b> [x](javascript:1)* in your library",
+        ),
         paper("2401.00002", flagged="the number 12% is not in the abstract"),
         paper(
             "2401.00003",
@@ -60,7 +64,28 @@ def digest() -> Digest:
             ),
             Theme(name="Molecules", overview="Chemistry.", paper_ids=["2401.00003", "2401.00005"]),
         ],
-        also_new=["2401.00006"],
+        rest=[
+            RestPaper(
+                id="2401.00101",
+                title="Rest <i>one</i>",
+                url="https://arxiv.org/abs/2401.00101",
+                score=0.5,
+                group="Molecules",
+            ),
+            RestPaper(
+                id="2401.00102",
+                title="Rest two",
+                url="javascript:alert(1)",
+                score=0.4,
+                group="cs.LG",
+            ),
+            RestPaper(id="2401.00103", title="Rest three", score=0.3, group="Molecules"),
+        ],
+        also_new=["2401.00101", "2401.00102", "2401.00103"],
+        ranked_by="default",
+        ranking_note="No profile yet: ranked by upvotes. Import your library with "
+        "`paperbrief library import FILE`.",
+        full_list="/home/me/.paperbrief/digests/2026-11-24T060000Z/full.html",
         stats=DigestStats(
             llm_calls=2, tokens_in=1200, tokens_out=300, cost=0.0012, summaries_missing=1
         ),
@@ -101,7 +126,13 @@ def test_every_paper_and_section_appears_in_each_format(digest):
     for text in (out.html, out.md, out.txt):
         for p in digest.papers:
             assert p.id in text or p.tldr in text or (p.url and p.url in text)
-        assert "Lonely paper" in text
+        assert "Lonely paper" in text  # shown but in no theme: a card of its own
+        assert "Outside the themes" in text or "OUTSIDE THE THEMES" in text
+        assert "Rest two" not in text and "2401.00102" not in text  # the rest is only counted
+        assert "3 more papers in this window" in text
+        assert "Molecules (2)" in text or "Molecules <span" in text
+        assert "The full list of all 9 papers" in text and digest.full_list in text
+        assert "No profile yet: ranked by upvotes." in text
         assert "They all route tokens." in text
         assert "failed an automatic check" in text
         assert "From the abstract" in text
@@ -127,7 +158,47 @@ def test_plain_text_keeps_titles_readable(digest):
     txt = render(digest, "txt")
     assert 'Evil <script>alert("x")</script>' in txt  # plain text: no markup, no escaping
     assert "TOP PICKS" in txt and "ALSO NEW" in txt
+    assert "Picked: close to “Mamba <b>SSM</b> [x](javascript:1)” in your library" in txt
     assert max(len(line) for line in txt.splitlines()) <= 100
+
+
+def test_because_line_italicizes_the_title_and_escapes_it(digest):
+    out = render_all(digest)
+    assert "close to <em>Mamba &lt;b&gt;SSM&lt;/b&gt; [x](javascript:1)</em> in your library" in (
+        out.html
+    )
+    assert "close to *Mamba \\<b\\>SSM\\</b\\> \\[x\\]\\(javascript:1\\)* in your" in out.md
+    assert "](javascript" not in out.md
+
+
+def test_ranking_note_renders_its_command_as_code(digest):
+    out = render_all(digest)
+    assert "<code" in out.html and "paperbrief library import FILE</code>" in out.html
+    assert "`paperbrief library import FILE`" in out.md
+    assert "`paperbrief library import FILE`" in " ".join(out.txt.split())  # wrapped
+
+
+def test_full_list_link_is_a_link_and_a_path_is_text(digest):
+    html = render(digest, "html")
+    assert f'<a href="{digest.full_list}"' not in html
+    linked = digest.model_copy(update={"full_list": "https://example.org/d/full.html"})
+    assert 'href="https://example.org/d/full.html"' in render(linked, "html")
+    assert "<https://example.org/d/full.html>" in render(linked, "md")
+    hostile = digest.model_copy(update={"full_list": 'javascript:alert(1)"><script>'})
+    html = render(hostile, "html")
+    assert "<script>" not in html and 'href="javascript' not in html
+
+
+def test_full_list_names_every_paper_with_safe_links(digest):
+    for fmt in ("html", "md"):
+        full = render_full(digest, fmt)
+        for pid in [p.id for p in digest.papers] + [r.id for r in digest.rest]:
+            assert pid in full
+        assert "javascript:alert(1)>" not in full and 'href="javascript' not in full
+        assert "<script>" not in full and "<i>one</i>" not in full
+    assert '<a href="https://arxiv.org/abs/2401.00101">Rest &lt;i&gt;one&lt;/i&gt;</a>' in (
+        render_full(digest, "html")
+    )
 
 
 def test_empty_digest_says_why_in_every_format():

@@ -156,7 +156,13 @@ class DigestSettings(_Group):
     min_score: float | None = Field(
         None, description="Drop papers scoring below this (about 0.3-0.5 with interests)."
     )
-    max_papers: int | None = Field(None, ge=1, description="Most papers one digest carries.")
+    max_papers: int = Field(
+        30,
+        ge=1,
+        le=200,
+        description="Papers shown in detail, best first, grouped in themes; the rest of the "
+        "window is counted in the mail and listed in full in the saved digest.",
+    )
 
     @field_validator("library")
     @classmethod

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
 
+from agent.digest.choose import Choice, Relevance, choose, rest_papers
 from agent.digest.keywords import distinctive_terms
 from agent.digest.models import (
     Digest,
@@ -26,16 +26,15 @@ from agent.digest.models import (
     Theme,
 )
 from agent.digest.naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
-from agent.digest.relevance import (
-    InterestProfile,
-    TextEmbedder,
-    score_by_recency,
-    score_with_profile,
-    upvotes_of,
-)
+from agent.digest.ranking import RankedPaper
+from agent.digest.relevance import upvotes_of
 from agent.digest.themes import cluster
 from agent.models import Paper, SourceReport, SourceStatus, Summary, Usage
+from agent.summaries.plain_text import latex_to_text
 
+#: Clusters of the shown papers smaller than this fold into one "Other" group.
+MIN_THEME_SIZE = 3
+OTHER_THEME = "Other"
 #: Below this many papers a "Top picks" section would only repeat the one theme.
 MIN_PAPERS_FOR_TOP_PICKS = 6
 AUTHORS_SHOWN = 3
@@ -106,7 +105,7 @@ def digest_paper(
     paper = Paper.model_validate({k: v for k, v in record.items() if k != "ingested_at"})
     entry = DigestPaper(
         id=paper.id,
-        title=one_line(paper.title, 300) or paper.id,
+        title=one_line(latex_to_text(paper.title), 300) or paper.id,
         url=safe_url(paper),
         authors=[one_line(a, 100) for a in paper.authors],
         authors_short=short_authors(paper.authors),
@@ -133,47 +132,31 @@ def _theme_doc(record: Mapping[str, Any], summary: _Summary | None) -> str:
     return f"{record.get('title', '')}. {record.get('abstract', '')} {tags}"
 
 
-@dataclass
-class Relevance:
-    """Score papers against an interest profile (without one, a digest ranks by recency).
-    ``embedder`` embeds the free-text interests; ``seed_vectors`` are the seed papers' vectors."""
-
-    profile: InterestProfile
-    embedder: TextEmbedder | None = None
-    seed_vectors: np.ndarray | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.profile.active
-
-
 def build_digest(
-    selection: Selection,
-    vectors: np.ndarray,
+    choice: Choice,
     summaries: Mapping[str, _Summary | Summary | None],
     options: DigestOptions | None = None,
     *,
-    relevance: Relevance | None = None,
     namer: ThemeNamer | None = None,
     progress: Progress | None = None,
 ) -> Digest:
-    """Score, threshold, cap, cluster and name the selected papers (dicts as the store returns
-    them, each row of ``vectors`` the paper's unit vector) into a Digest."""
+    """Assemble the digest of a ranked window: the shown papers (summaries of those only)
+    grouped into named themes, small clusters folded into "Other", and every other paper of
+    the window accounted for in ``rest``."""
     started = time.perf_counter()
     options = options or DigestOptions()
     now = options.now or datetime.now(UTC)
     namer = namer or KeywordNamer()
-    papers = selection.papers
-    vectors = np.asarray(vectors, dtype=np.float32)
-    vectors = vectors.reshape(len(papers), -1) if papers else np.zeros((0, 1), np.float32)
-    use_profile = relevance is not None and relevance.active
-    stats = DigestStats(in_window=selection.in_window, excluded_sent=selection.excluded_sent)
-    order, scored = _rank(papers, vectors, relevance if use_profile else None, now, stats)
-    if options.max_papers is not None and len(order) > options.max_papers:
-        stats.over_cap = len(order) - options.max_papers
-        order = order[: options.max_papers]
-
-    entries = [digest_paper(papers[i], summaries.get(papers[i]["id"]), *scored[i]) for i in order]
+    selection, papers = choice.selection, choice.selection.papers
+    stats = DigestStats(
+        in_window=selection.in_window,
+        excluded_sent=selection.excluded_sent,
+        below_threshold=choice.below_threshold,
+        over_cap=choice.over_cap,
+    )
+    entries = [
+        _entry(papers[i], summaries.get(papers[i]["id"]), choice.scores[i]) for i in choice.shown
+    ]
     digest = Digest(
         id=options.digest_id or now.strftime("%Y-%m-%dT%H%M%SZ"),
         created_at=now,
@@ -181,28 +164,28 @@ def build_digest(
         window_end=selection.end,
         category=selection.category,
         source=selection.source,
-        profile_used=use_profile,
+        profile_used=choice.regime not in ("default", "none"),
+        ranked_by=choice.regime,
+        ranking_note=choice.note,
         papers=entries,
         stats=stats,
     )
     usage = options.extra_usage
+    centres: dict[str, np.ndarray] = {}
     if entries:
-        records = [papers[i] for i in order]
-        usage = usage.add(
-            _add_themes(
-                digest,
-                records,
-                vectors[order],
-                summaries,
-                namer,
-                min_themes=options.min_themes,
-                max_themes=options.max_themes,
-                progress=progress,
-            )
-        )
+        records = [papers[i] for i in choice.shown]
+        theme_usage, centres = _add_themes(
+            digest, records, choice.vectors[choice.shown], summaries, namer,
+            min_themes=options.min_themes, max_themes=options.max_themes, progress=progress,
+        )  # fmt: skip
+        usage = usage.add(theme_usage)
         if len(entries) >= MIN_PAPERS_FOR_TOP_PICKS:
             digest.top_picks = [p.id for p in entries[: options.top_picks]]
+    digest.rest = rest_papers(choice, centres, _rest_title, _rest_url)
+    digest.also_new = [p.id for p in digest.rest]
     digest.notes = source_notes(options.source_reports) + digest.notes
+    if selection.in_library:
+        digest.notes.append(f"{selection.in_library} paper(s) already in your library left out.")
     if not entries:
         digest.empty_reason = explain_empty(digest, options.source_reports, now)
     _count(digest, usage, namer)
@@ -210,36 +193,21 @@ def build_digest(
     return digest
 
 
-def _rank(
-    papers: Sequence[Mapping[str, Any]],
-    vectors: np.ndarray,
-    relevance: Relevance | None,
-    now: datetime,
-    stats: DigestStats,
-) -> tuple[list[int], list[tuple[float, list[str]]]]:
-    """Paper indexes best first (score, then date, then id), below-threshold ones dropped and
-    counted; and (score, reasons) per paper."""
-    dates = [paper_date(p) for p in papers]
-    if relevance is not None:
-        scored = score_with_profile(
-            papers,
-            vectors,
-            relevance.profile,
-            embedder=relevance.embedder,
-            seed_vectors=relevance.seed_vectors,
-        )
-    else:
-        scored = score_by_recency(papers, dates, now)
-    order = sorted(
-        range(len(papers)),
-        key=lambda i: (-scored[i][0], -(dates[i].timestamp() if dates[i] else 0), papers[i]["id"]),
-    )
-    min_score = relevance.profile.min_score if relevance is not None else None
-    if min_score is not None:
-        kept = [i for i in order if scored[i][0] >= min_score]
-        stats.below_threshold = len(order) - len(kept)
-        order = kept
-    return order, scored
+def _entry(record: Mapping[str, Any], summary: _Summary | None, ranked: RankedPaper) -> DigestPaper:
+    entry = digest_paper(record, summary, ranked.score, ranked.reasons)
+    entry.because = one_line(latex_to_text(ranked.because), 200)
+    return entry
+
+
+def _rest_title(record: Mapping[str, Any]) -> str:
+    return one_line(latex_to_text(str(record.get("title") or "")), 300) or str(record["id"])
+
+
+def _rest_url(record: Mapping[str, Any]) -> str | None:
+    url = str(record.get("url") or "").strip()
+    if url.lower().startswith(("https://", "http://")) and not _CONTROL.search(url):
+        return url
+    return None
 
 
 def _count(digest: Digest, usage: Usage, namer: ThemeNamer) -> None:
@@ -271,8 +239,8 @@ def _add_themes(
     min_themes: int,
     max_themes: int,
     progress: Progress | None,
-) -> Usage:
-    result = cluster(vectors, min_themes=min_themes, max_themes=max_themes)
+) -> tuple[Usage, dict[str, np.ndarray]]:
+    result = cluster(vectors, min_themes=min_themes, max_themes=max_themes, min_size=MIN_THEME_SIZE)
     entries = digest.papers
     docs = [_theme_doc(r, summaries.get(r["id"])) for r in records]
     keywords = distinctive_terms(
@@ -303,13 +271,25 @@ def _add_themes(
             )
         )
     themes.sort(key=lambda t: (-t.score, -len(t.paper_ids), t.name))
+    centres = {
+        t.name: _centre(vectors, [i for i, p in enumerate(entries) if p.id in set(t.paper_ids)])
+        for t in themes
+    }
+    other = [entries[i].id for i in result.leftovers]
+    if other:
+        themes.append(Theme(name=OTHER_THEME, paper_ids=other, named_by="fold"))
     digest.themes = themes
-    digest.also_new = [entries[i].id for i in result.leftovers]
     if digest.stats.naming_failures:
         digest.notes.append(
             f"{digest.stats.naming_failures} theme(s) kept keyword names: the model failed."
         )
-    return usage
+    return usage, centres
+
+
+def _centre(vectors: np.ndarray, rows: list[int]) -> np.ndarray:
+    centre = vectors[rows].mean(axis=0)
+    norm = float(np.linalg.norm(centre))
+    return centre / norm if norm else centre
 
 
 def source_notes(reports: Sequence[SourceReport]) -> list[str]:
@@ -360,3 +340,24 @@ def _only_weekend(start: datetime, end: datetime) -> bool:
             return False
         day = day.fromordinal(day.toordinal() + 1)
     return True
+
+
+def digest_of(
+    selection: Selection,
+    vectors: np.ndarray,
+    summaries: Mapping[str, _Summary | Summary | None],
+    options: DigestOptions | None = None,
+    *,
+    relevance: Relevance | None = None,
+    namer: ThemeNamer | None = None,
+    progress: Progress | None = None,
+) -> Digest:
+    """Rank, choose and build in one call, with no store: for callers that already hold every
+    summary they want shown (benchmarks, tests, a digest of a saved selection)."""
+    options = options or DigestOptions()
+    now = options.now or datetime.now(UTC)
+    dates = [paper_date(p) for p in selection.papers]
+    choice = choose(
+        selection, vectors, dates, now, relevance=relevance, max_papers=options.max_papers
+    )
+    return build_digest(choice, summaries, options, namer=namer, progress=progress)

@@ -12,7 +12,7 @@ import json
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,24 +20,32 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agent.dates import parse_since
-from agent.digest.build import Relevance, build_digest, paper_date
+from agent.digest.build import build_digest, paper_date
+from agent.digest.choose import Choice, Relevance, choose
 from agent.digest.models import Digest, DigestOptions, Selection, SendResult
 from agent.digest.naming import KeywordNamer, Progress, ThemeNamer
-from agent.digest.relevance import InterestProfile, TextEmbedder
+from agent.digest.ranking import ReaderSignal
+from agent.digest.relevance import InterestProfile
 from agent.errors import DeliveryError, InputError
 from agent.ingest import LAST_INGEST_PREFIX
 from agent.models import Paper, PaperFilter, SourceReport, Summary
+from agent.profiles.signal import reader_signal
+from store.layout import safe_name
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from agent.config import DigestSettings, Settings
     from agent.digest.render import RenderedDigest
     from agent.llm.chat import ChatLLM
     from agent.summaries.summarizer import Summarizer
     from store import PaperStore
     from store.digest_history import DigestHistory
+    from store.embedder import Embedder
+    from store.reader_signals import ReaderSignals
     from store.state import StateDB
 
 log = logging.getLogger(__name__)
+DEFAULT_PROFILE = "default"
+FULL_LIST = "full.html"
 #: A digest's window starts this far back when the filter gives no ``since``.
 DEFAULT_SINCE = "1d"
 
@@ -50,11 +58,12 @@ class DigestRequest:
     now: datetime
     max_papers: int | None = None
     use_llm: bool = True  # False: name themes from keywords even when an LLM is configured
-    profile: InterestProfile | None = None
+    profile: InterestProfile | None = None  # overrides the named profile's interests
     namer: ThemeNamer | None = None
     summaries: Mapping[str, Summary | None] | None = None
     source_reports: Sequence[SourceReport] | None = None
     save: bool = True
+    profile_name: str = DEFAULT_PROFILE
 
 
 def select_papers(
@@ -64,6 +73,7 @@ def select_papers(
     *,
     include_sent: bool = False,
     now: datetime | None = None,
+    profile: str = DEFAULT_PROFILE,
 ) -> Selection:
     """Papers dated in [since, until): announced/published date, else ingested-at. Papers an
     earlier digest carried are left out (and counted) unless ``include_sent``."""
@@ -97,7 +107,7 @@ def select_papers(
     papers = dated + undated
     excluded = 0
     if history is not None and not include_sent and papers:
-        sent = history.sent_ids([p["id"] for p in papers])
+        sent = history.sent_ids([p["id"] for p in papers], profile)
         excluded = len(sent)
         papers = [p for p in papers if p["id"] not in sent]
     return Selection(papers, start, end, excluded, category=category, source=source)
@@ -107,17 +117,88 @@ def _in(when: datetime | None, start: datetime, end: datetime) -> bool:
     return when is not None and start <= when < end
 
 
-def profile_from_settings(settings: Settings) -> InterestProfile | None:
-    """The interest profile from the ``[digest]`` settings, if any part of it is set."""
-    wanted = settings.digest
-    profile = InterestProfile(
+def interest_profile(wanted: DigestSettings) -> InterestProfile:
+    """The typed interests of a ``[digest]`` group or ``[profiles.NAME]`` table."""
+    return InterestProfile(
         interests=wanted.interests,
         keywords=wanted.keywords,
         seed_ids=wanted.seed_ids,
         not_interested=wanted.not_interested,
         min_score=wanted.min_score,
     )
-    return profile if profile.active or profile.not_interested else None
+
+
+def plan_digest(
+    selection: Selection,
+    request: DigestRequest,
+    *,
+    settings: Settings,
+    store: PaperStore,
+    signals: ReaderSignals,
+    embedder: Embedder,
+) -> Choice:
+    """Rank the selection for the request's profile and choose the papers shown in detail."""
+    wanted = settings.profile(request.profile_name)
+    interests = request.profile if request.profile is not None else interest_profile(wanted)
+    selection = _keep_categories(selection, wanted.categories)
+    selection = _without_library(selection, signals, request.profile_name)
+    ids = selection.ids
+    vectors = store.paper_vectors(ids) if ids else np.zeros((0, 1), np.float32)
+    signal = reader_signal(request.profile_name, signals=signals, store=store, embedder=embedder)
+    signal = _with_seeds(signal, interests.seed_ids, store)
+    return choose(
+        selection,
+        vectors,
+        [paper_date(p) for p in selection.papers],
+        request.now,
+        relevance=Relevance(interests, embedder, signal),
+        max_papers=request.max_papers or wanted.max_papers,
+    )
+
+
+def _keep_categories(selection: Selection, categories: Sequence[str]) -> Selection:
+    if not categories:
+        return selection
+    keep = set(categories)
+    papers = [p for p in selection.papers if keep & set(p.get("categories") or [])]
+    return replace(selection, papers=papers)
+
+
+def _without_library(selection: Selection, signals: ReaderSignals, profile: str) -> Selection:
+    """Papers the reader already has in their library are not news to them."""
+    from agent.profiles.library import title_key
+
+    items = signals.items(profile)
+    if not items:
+        return selection
+    keys = {s.key for s in items}
+    papers = [
+        p
+        for p in selection.papers
+        if f"arxiv:{p['id']}" not in keys and title_key(str(p.get("title") or "")) not in keys
+    ]
+    return replace(selection, papers=papers, in_library=len(selection.papers) - len(papers))
+
+
+def _with_seeds(
+    signal: ReaderSignal | None, seed_ids: Sequence[str], store: PaperStore
+) -> ReaderSignal | None:
+    """Seed papers (``digest.seed_ids``) count as liked items."""
+    if not seed_ids:
+        return signal
+    known = store.get_many(list(seed_ids))
+    if not known:
+        return signal
+    vectors = store.paper_vectors([p["id"] for p in known])
+    labels = [f"close to *{p.get('title') or p['id']}*, one of your seed papers" for p in known]
+    if signal is None:
+        return ReaderSignal(vectors, labels)
+    return ReaderSignal(
+        np.vstack([signal.liked, vectors]) if signal.size else vectors,
+        signal.liked_labels + labels,
+        signal.disliked,
+        signal.disliked_labels,
+    )
 
 
 def summaries_of(
@@ -160,67 +241,46 @@ def last_ingest_reports(
 
 
 def make_digest(
-    selection: Selection,
+    choice: Choice,
     request: DigestRequest,
     *,
     settings: Settings,
     store: PaperStore,
     history: DigestHistory,
     summarizer: Summarizer,
-    embedder: TextEmbedder,
     llm: ChatLLM | None,
     progress: Progress | None = None,
 ) -> Digest:
-    """Build the digest of ``selection`` and (unless ``request.save`` is false) save it to the
-    history folder."""
-    ids = selection.ids
-    vectors = store.paper_vectors(ids) if ids else np.zeros((0, 1), np.float32)
-    profile = request.profile if request.profile is not None else profile_from_settings(settings)
+    """Build the digest of a chosen window (summaries and theme names for the shown papers
+    only) and, unless ``request.save`` is false, save it with its full list."""
+    shown = choice.shown_papers
     if progress:
-        progress("reading summaries", 0, len(ids))
+        progress("reading summaries", 0, len(shown))
     summaries = request.summaries
     if summaries is None:
-        summaries = summaries_of(summarizer, selection.papers)
+        summaries = summaries_of(summarizer, shown)
     reports = request.source_reports
     if reports is None:
-        reports = last_ingest_reports(store.state, settings.sources, selection.start)
+        reports = last_ingest_reports(store.state, settings.sources, choice.selection.start)
     namer = request.namer or (
         default_namer(settings, llm, history) if request.use_llm else KeywordNamer()
     )
+    suffix = "" if request.profile_name == DEFAULT_PROFILE else f"-{request.profile_name}"
     options = DigestOptions(
         now=request.now,
-        digest_id=_unique_id(history, request.now),
-        max_papers=request.max_papers or settings.digest.max_papers,
+        digest_id=_unique_id(history, request.now, suffix),
         source_reports=list(reports),
     )
-    digest = build_digest(
-        selection,
-        vectors,
-        summaries,
-        options,
-        relevance=_relevance(profile, store, embedder),
-        namer=namer,
-        progress=progress,
-    )
+    digest = build_digest(choice, summaries, options, namer=namer, progress=progress)
+    digest.profile = request.profile_name
     if request.save:
+        digest.full_list = str(history.digests_dir / safe_name(digest.id) / FULL_LIST)
         save_digest(history, digest)
     return digest
 
 
-def _relevance(
-    profile: InterestProfile | None, store: PaperStore, embedder: TextEmbedder
-) -> Relevance | None:
-    if profile is None:
-        return None
-    seeds = None
-    if profile.seed_ids:
-        known = [p["id"] for p in store.get_many(profile.seed_ids)]
-        seeds = store.paper_vectors(known) if known else None
-    return Relevance(profile, embedder, seeds)
-
-
-def _unique_id(history: DigestHistory, now: datetime) -> str:
-    base = now.astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+def _unique_id(history: DigestHistory, now: datetime, suffix: str = "") -> str:
+    base = now.astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ") + suffix
     candidate, n = base, 1
     while history.exists(candidate):
         n += 1
@@ -241,6 +301,8 @@ def save_digest(
             "digest.md": rendered.md,
             "digest.txt": rendered.txt,
             "digest.json": digest.model_dump_json(indent=2),
+            FULL_LIST: rendered.full_html,
+            "full.md": rendered.full_md,
         },
         created_at=digest.created_at.isoformat(),
         subject=digest.subject,
@@ -248,7 +310,14 @@ def save_digest(
         themes=len(digest.themes),
         window_start=digest.window_start.isoformat() if digest.window_start else None,
         window_end=digest.window_end.isoformat() if digest.window_end else None,
+        profile=digest.profile,
     )
+
+
+def digest_ids(digest: Digest) -> list[str]:
+    """Every paper a delivered digest accounts for: shown in detail, or counted and listed in
+    its full list. None of them comes back in the reader's next digest."""
+    return [p.id for p in digest.papers] + [p.id for p in digest.rest]
 
 
 def deliver(
@@ -275,5 +344,5 @@ def deliver(
         history.mark_failed(digest.id, str(exc))
         exc.hint = f"{exc.hint} The digest is saved in {folder}.".strip()
         raise
-    history.mark_sent(digest.id, [p.id for p in digest.papers], result.accepted)
+    history.mark_sent(digest.id, digest_ids(digest), result.accepted)
     return result

@@ -28,6 +28,7 @@ class Selection:
     start: datetime | None = None
     end: datetime | None = None
     excluded_sent: int = 0  # in the window but left out: an earlier digest carried them
+    in_library: int = 0  # in the window but already in the reader's library
     category: str | None = None
     source: str | None = None
 
@@ -76,7 +77,19 @@ class DigestPaper(BaseModel):
     summary_model: str | None = None
     flagged: str | None = Field(None, description="why the summary failed a check, if it did")
     score: float = Field(0.0, description="relevance (profile) or recency score; higher first")
+    because: str = Field("", description="one short line: why this paper was picked")
     reasons: list[str] = Field(default_factory=list, description="why it scored as it did")
+
+
+class RestPaper(BaseModel):
+    """A paper of the window not shown in detail: counted in the mail, listed in the saved
+    full digest. ``group`` is the theme it is nearest to, else its primary category."""
+
+    id: str
+    title: str
+    url: str | None = None
+    score: float = 0.0
+    group: str = ""
 
 
 class Theme(BaseModel):
@@ -121,7 +134,20 @@ class Digest(BaseModel):
     papers: list[DigestPaper] = Field(default_factory=list)
     top_picks: list[str] = Field(default_factory=list)
     themes: list[Theme] = Field(default_factory=list)
-    also_new: list[str] = Field(default_factory=list)
+    also_new: list[str] = Field(
+        default_factory=list, description="ids of the window's other papers, best first"
+    )
+    rest: list[RestPaper] = Field(
+        default_factory=list, description="the window's other papers, best first"
+    )
+    profile: str = Field("default", description="the reader profile it was ranked for")
+    ranked_by: str = Field(
+        "", description="library, nearest, interests, keywords or default (no profile)"
+    )
+    ranking_note: str = Field("", description="one sentence for the reader: how it was ranked")
+    full_list: str | None = Field(
+        None, description="path or link of the saved digest that lists every paper"
+    )
     stats: DigestStats = Field(default_factory=DigestStats)
     empty_reason: str | None = Field(None, description="why there is nothing new, when empty")
     notes: list[str] = Field(default_factory=list, description="e.g. sources that failed")
@@ -147,9 +173,26 @@ class Digest(BaseModel):
         if self.empty:
             return f"paperbrief {day}: nothing new"
         n, t = len(self.papers), len(self.themes)
+        total = n + len(self.rest)
         papers = f"{n} new paper{'s' if n != 1 else ''}"
+        if self.rest:
+            papers = f"{n} of {total:,} new papers"
         themes = f"{t} theme{'s' if t != 1 else ''}"
         return f"paperbrief {day}: {papers} in {themes}"
+
+    def rest_groups(self) -> list[tuple[str, int]]:
+        """(theme or category, count) of the papers not shown in detail, largest first."""
+        counts: dict[str, int] = {}
+        for paper in self.rest:
+            counts[paper.group or "Other"] = counts.get(paper.group or "Other", 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def ranked(self) -> list[dict[str, Any]]:
+        """The papers shown in detail, best first: what ``digest --json`` prints as ``ranked``."""
+        order = sorted(self.papers, key=lambda p: -p.score)
+        return [
+            {"id": p.id, "title": p.title, "score": p.score, "because": p.because} for p in order
+        ]
 
     def as_json(self) -> dict[str, Any]:
         """The shape ``paperbrief digest --json`` prints: counts and ids first, details after."""
@@ -173,6 +216,13 @@ class Digest(BaseModel):
                 for t in self.themes
             ],
             "also_new": list(self.also_new),
+            "also_new_count": len(self.rest),
+            "also_new_by_group": [{"name": n, "count": c} for n, c in self.rest_groups()],
+            "full_list": self.full_list,
+            "ranked": self.ranked(),
+            "profile": self.profile,
+            "ranked_by": self.ranked_by,
+            "ranking_note": self.ranking_note,
             "top_picks": list(self.top_picks),
             "empty_reason": self.empty_reason,
             "notes": list(self.notes),

@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from agent.library.models import LibraryItem
     from store import PaperStore
     from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals
+    from store.reader_signals import ReaderSignals, StoredItem
 
 _SPACE = re.compile(r"\W+")
+# Fields a re-imported entry takes from the stored one when its own are empty.
+_FILLABLE = ("abstract", "authors", "year", "arxiv_id", "doi", "url", "keywords", "venue")
 
 
 class ImportedSkip(BaseModel):
@@ -40,6 +42,7 @@ class LibraryImport(BaseModel):
     file: str
     format: str
     imported: int = Field(0, description="items stored (new or replaced)")
+    new: int = Field(0, description="of those, items the library did not hold before")
     duplicates: int = Field(0, description="entries folded into another entry of the file")
     skipped: list[ImportedSkip] = Field(default_factory=list)
     total: int = Field(0, description="the profile's library size after the import")
@@ -63,7 +66,11 @@ def item_key(item: LibraryItem) -> str:
         return f"arxiv:{item.arxiv_id}"
     if item.doi:
         return f"doi:{item.doi}"
-    return "title:" + _SPACE.sub(" ", (item.title or "").lower()).strip()
+    return title_key(item.title or "")
+
+
+def title_key(title: str) -> str:
+    return "title:" + _SPACE.sub(" ", title.lower()).strip()
 
 
 def import_library(
@@ -86,34 +93,60 @@ def import_library(
         duplicates=len(library.duplicates),
         skipped=[ImportedSkip(key=s.key, line=s.line, reason=s.reason) for s in library.skipped],
     )
-    items = _resolve_ids(library.items, store, report)
-    if items:
-        texts = [it.text_for_embedding() for it in items]
-        vectors = embedder.embed(texts)
-        rows = [(item_key(it), it.title or "", it.model_dump(mode="json")) for it in items]
+    known = _index(signals.items(profile))
+    items = _resolve_ids(library.items, store, known, report)
+    keyed = _match_stored(items, known, report)
+    if keyed:
+        vectors = embedder.embed([it.text_for_embedding() for _, it in keyed])
+        rows = [(key, it.title or "", it.model_dump(mode="json")) for key, it in keyed]
         report.imported = signals.put_items(profile, rows, vectors, embedder.model_id)
     report.total = signals.counts(profile)["library"]
+    report.new = report.total - len({s.key for s in known.values()})
     return report
 
 
+Signature = tuple[str, str]
+
+
+def _signatures(arxiv_id: str | None, doi: str | None, title: str | None) -> list[Signature]:
+    from agent.library.dedupe import title_fingerprint
+
+    found = [("arxiv", arxiv_id), ("doi", doi), ("title", title_fingerprint(title))]
+    return [(kind, value) for kind, value in found if value]
+
+
+def _index(stored: Sequence[StoredItem]) -> dict[Signature, StoredItem]:
+    """The profile's stored items by arXiv id, DOI and title fingerprint."""
+    index: dict[Signature, StoredItem] = {}
+    for s in stored:
+        for sig in _signatures(s.item.get("arxiv_id"), s.item.get("doi"), s.title):
+            index.setdefault(sig, s)
+    return index
+
+
 def _resolve_ids(
-    items: Sequence[LibraryItem], store: PaperStore | None, report: LibraryImport
+    items: Sequence[LibraryItem],
+    store: PaperStore | None,
+    known: dict[Signature, StoredItem],
+    report: LibraryImport,
 ) -> list[LibraryItem]:
-    """Items that can be embedded: id-only lines take their text from the store."""
+    """Items that can be embedded: an id-only line takes its text from the store's paper, or
+    from the library's own entry for that paper (imported earlier from another file)."""
     usable = [it for it in items if not it.needs_lookup]
     pending = [it for it in items if it.needs_lookup]
     found: dict[str, dict[str, Any]] = {}
     if pending and store is not None:
-        ids = [it.arxiv_id for it in pending if it.arxiv_id]
-        found = {p["id"]: p for p in store.get_many(ids)} if ids else {}
+        found = {p["id"]: p for p in store.get_many([_store_id(it) for it in pending])}
     for it in pending:
-        paper = found.get(it.arxiv_id or "")
-        if paper:
-            usable.append(
-                it.model_copy(
-                    update={"title": paper.get("title"), "abstract": paper.get("abstract")}
-                )
-            )
+        paper = found.get(_store_id(it))
+        ids = _signatures(it.arxiv_id, it.doi, None)
+        entry = next((known[sig] for sig in ids if sig in known), None)
+        if paper is not None:
+            update = {"title": paper.get("title"), "abstract": paper.get("abstract") or None}
+            usable.append(it.model_copy(update=update))
+            continue
+        if entry is not None:  # _match_stored fills the rest from the entry
+            usable.append(it.model_copy(update={"title": entry.title}))
             continue
         what = f"arXiv {it.arxiv_id}" if it.arxiv_id else f"DOI {it.doi}" if it.doi else it.key
         hint = (
@@ -125,6 +158,50 @@ def _resolve_ids(
             ImportedSkip(key=it.key, line=it.line, reason=f"{what} is not in the store; {hint}")
         )
     return usable
+
+
+def _store_id(item: LibraryItem) -> str:
+    """The id the store keeps this paper under (sources.paper_key: arXiv id, else doi:DOI)."""
+    return item.arxiv_id or f"doi:{item.doi}"
+
+
+def _match_stored(
+    items: Sequence[LibraryItem], known: dict[Signature, StoredItem], report: LibraryImport
+) -> list[tuple[str, LibraryItem]]:
+    """(key, item) pairs to store. An item that is a paper already in the library (same arXiv id,
+    DOI or title, e.g. from an earlier import in another format) keeps that entry's key, and
+    what the new entry lacks (an abstract, a year) is kept from the stored one, so one paper is
+    one entry and a thinner export never erases a richer one."""
+    from agent.library import LibraryItem as Item
+
+    out: dict[str, LibraryItem] = {}
+    for it in items:
+        match = next(
+            (
+                known[sig]
+                for sig in _signatures(it.arxiv_id, it.doi, it.title)
+                if sig in known and not _two_papers(sig, it, known[sig])
+            ),
+            None,
+        )
+        if match is None:
+            key = item_key(it)
+        else:
+            key = match.key
+            old = Item.model_validate(match.item)
+            fill = {f: getattr(old, f) for f in _FILLABLE if not getattr(it, f) and getattr(old, f)}
+            it = it.model_copy(update=fill) if fill else it
+        if key in out:  # two entries of this file are one stored paper
+            report.duplicates += 1
+            continue
+        out[key] = it
+    return list(out.items())
+
+
+def _two_papers(sig: Signature, item: LibraryItem, stored: StoredItem) -> bool:
+    """Same title, different arXiv ids: two papers (e.g. "Introduction"), not one."""
+    other = stored.item.get("arxiv_id")
+    return sig[0] == "title" and bool(item.arxiv_id and other and other != item.arxiv_id)
 
 
 def list_library(profile: str, signals: ReaderSignals) -> list[LibraryEntry]:
@@ -149,6 +226,11 @@ def remove_from_library(
     profile: str, signals: ReaderSignals, keys: Sequence[str] | None, *, everything: bool = False
 ) -> int:
     """Remove items by key (``arxiv:2312.00752``, a bare arXiv id or DOI works too), or all."""
+    if everything and keys:
+        raise InputError(
+            "Give keys or --all, not both.",
+            hint="`paperbrief library remove --all` empties the library; keys remove just those.",
+        )
     if everything:
         return signals.remove_items(profile)
     if not keys:

@@ -36,10 +36,17 @@ def rate(
         raise InputError(f"Unknown rating {value!r}.", hint="Rate a paper `up`, `down` or `clear`.")
     paper = store.get(paper_id)
     if paper is None:
+        # `arXiv:2312.00752v2` or an abs/pdf link names the stored bare id 2312.00752.
+        from agent.sources._ids import parse_arxiv_id
+
+        parsed = parse_arxiv_id(paper_id)
+        paper = store.get(parsed[0]) if parsed and parsed[0] != paper_id else None
+    if paper is None:
         raise InputError(
             f"No paper {paper_id!r} in the store.",
             hint="Use an id that `paperbrief search` or the digest shows.",
         )
+    paper_id = str(paper["id"])
     title = str(paper.get("title") or paper_id)
     if wanted == 0:
         signals.unrate(profile, paper_id)
