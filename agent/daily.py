@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from agent.config import DEFAULT_PROFILE
 from agent.errors import PaperbriefError
 from agent.lock import RunLock
 from agent.models import ItemFailure, PaperFilter, RunReport
@@ -37,7 +38,6 @@ LOOKBACK = timedelta(days=7)
 #: ... and at most, after a long pause.
 MAX_LOOKBACK = timedelta(days=30)
 RESEND_EMPTY_AFTER = timedelta(hours=20)
-DEFAULT_PROFILE = "default"
 
 
 class ProfileDelivery(BaseModel):
@@ -164,9 +164,9 @@ def _run_profile(
         result.written.append(target)
     delivered = bool(out) or not recipients
     if recipients:
-        delivered = _email(agent, digest, recipients, skip_empty, now, report, result)
-        delivery.delivered_to = list(result.delivered_to)
-        result.delivered_to = []
+        accepted = _email(agent, digest, recipients, skip_empty, now, result)
+        delivered = accepted is not None
+        delivery.delivered_to = accepted or []
     delivery.delivered = delivered
     if delivered:
         if not delivery.delivered_to and (digest.papers or digest.rest):
@@ -201,34 +201,40 @@ def _email(
     recipients: list[str],
     skip_empty: bool,
     now: datetime,
-    report: RunReport,
     result: DailyResult,
-) -> bool:
+) -> list[str] | None:
+    """Mail the digest: the addresses the server accepted ([] when an empty digest needs no
+    mail), or None when sending failed (named in the report)."""
+    report = result.report
     if digest.empty:
         if skip_empty:
             report.notes.append("Nothing new: no e-mail sent (--skip-empty).")
-            return True
-        last = _last_sent(agent.history)
+            return []
+        last = _last_sent(agent.history, digest.profile)
         if last is not None and now - last < RESEND_EMPTY_AFTER:
             report.notes.append(
                 f"Nothing new since the digest sent at {last:%Y-%m-%d %H:%M} UTC: not e-mailing "
                 "an empty note again."
             )
-            return True
+            return []
     try:
         sent = agent.send(digest, recipients)
     except PaperbriefError as exc:
         report.failures.append(ItemFailure(item=digest.id, step="deliver", reason=str(exc)))
         result.failed_step = result.failed_step or "deliver"
         log.error("delivery failed: %s", exc)
-        return False
-    result.delivered_to = sent.accepted
-    return True
+        return None
+    return list(sent.accepted)
 
 
-def _last_sent(history: DigestHistory) -> datetime | None:
+def _last_sent(history: DigestHistory, profile: str) -> datetime | None:
+    """When this reader's last digest was mailed (another reader's mail does not count)."""
     for run in history.runs(limit=20):
-        if run.get("status") == "sent" and run.get("sent_at"):
+        if (
+            run.get("status") == "sent"
+            and run.get("sent_at")
+            and run.get("profile", DEFAULT_PROFILE) == profile
+        ):
             return _aware(datetime.fromisoformat(run["sent_at"]))
     return None
 

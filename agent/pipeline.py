@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agent import errors
-from agent.config import Settings
+from agent.config import DEFAULT_PROFILE, Settings
 from agent.dates import parse_since, to_ts
 from agent.models import Paper, PaperFilter, Progress, RunReport, SearchHit, Since, Summary
 from agent.profiles.methods import ReaderMethods
@@ -301,7 +301,7 @@ class PaperAgent(QAMethods, ReaderMethods):
         """The papers a digest of ``paper_filter`` would carry (``since`` defaults to 1d): those
         dated in the window, less the ones an earlier digest of this profile delivered unless
         ``include_sent``."""
-        from agent.digest.flow import DEFAULT_PROFILE, select_papers
+        from agent.digest.flow import select_papers
 
         with store_errors():
             return select_papers(self.store, self.history, paper_filter or PaperFilter(),
@@ -333,7 +333,7 @@ class PaperAgent(QAMethods, ReaderMethods):
         ``selection`` from :meth:`select` / a ``choice`` from :meth:`choose`. The best
         ``max_papers`` are shown in detail, the rest counted; saved under home/digests unless
         ``save=False``."""
-        from agent.digest.flow import DEFAULT_PROFILE, DigestRequest, make_digest
+        from agent.digest.flow import DigestRequest, make_digest
 
         now = now or datetime.now(UTC)
         wanted = PaperFilter.of(paper_filter, since=since, until=until, category=category,

@@ -94,7 +94,6 @@ def window_digest(window: int, *, shown: int = SHOWN) -> Digest:
         top_picks=[p.id for p in papers[:3]],
         themes=[other, *themes],  # the fold first: the renderer must still put it last
         rest=rest,
-        also_new=[r.id for r in rest],
         full_list="/home/reader/.local/share/paperbrief/digests/2026-11-24T0630Z/full.html",
     )
 

@@ -203,13 +203,21 @@ def test_library_vectors_carry_meaning_and_follow_a_new_embedder(tmp_path, minil
     with make_agent(tmp_path / "hashing") as agent:
         agent.import_library(LIBRARY / "zotero.bib", profile="alice")
         assert {s.embedder_id for s in agent.signals.items("alice")} == {"hashing-256@v1"}
-        signal = reader_signal("alice", signals=agent.signals, store=agent.store, embedder=minilm)
+        items = agent.signals.items("alice")
+        signal = reader_signal(
+            "alice", items, signals=agent.signals, store=agent.store, embedder=minilm
+        )
         assert signal is not None and signal.liked.shape == (9, minilm.dim)
+        # re-embedded once: the new vectors are stored, so the next digest pays nothing
+        assert {s.embedder_id for s in agent.signals.items("alice")} == {minilm.model_id}
 
     with make_agent(tmp_path / "minilm", embedder=minilm) as agent:
         ingest(agent, tmp_path, [MAMBA, HEATWAVES])
         agent.import_library(LIBRARY / "zotero.bib", profile="alice")
-        signal = reader_signal("alice", signals=agent.signals, store=agent.store, embedder=minilm)
+        items = agent.signals.items("alice")
+        signal = reader_signal(
+            "alice", items, signals=agent.signals, store=agent.store, embedder=minilm
+        )
         assert signal is not None and len(signal.liked_labels) == 9
         mamba, heat = agent.store.paper_vectors([MAMBA["id"], HEATWAVES["id"]])
         liked = signal.liked / np.linalg.norm(signal.liked, axis=1, keepdims=True)

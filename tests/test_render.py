@@ -81,7 +81,6 @@ def digest() -> Digest:
             ),
             RestPaper(id="2401.00103", title="Rest three", score=0.3, group="Molecules"),
         ],
-        also_new=["2401.00101", "2401.00102", "2401.00103"],
         ranked_by="default",
         ranking_note="No profile yet: ranked by upvotes. Import your library with "
         "`paperbrief library import FILE`.",

@@ -15,13 +15,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agent.digest.choose import Choice, Relevance, choose, rest_papers
+from agent.digest.choose import Choice, Relevance, choose
 from agent.digest.keywords import distinctive_terms
 from agent.digest.models import (
+    OTHER_THEME,
     Digest,
     DigestOptions,
     DigestPaper,
     DigestStats,
+    RestPaper,
     Selection,
     Theme,
 )
@@ -34,7 +36,9 @@ from agent.summaries.plain_text import latex_to_text
 
 #: Clusters of the shown papers smaller than this fold into one "Other" group.
 MIN_THEME_SIZE = 3
-OTHER_THEME = "Other"
+#: A paper not shown joins the nearest shown theme only when at least this close to its centre;
+#: otherwise it is counted under its primary arXiv category.
+THEME_JOIN_COSINE = 0.35
 #: Below this many papers a "Top picks" section would only repeat the one theme.
 MIN_PAPERS_FOR_TOP_PICKS = 6
 AUTHORS_SHOWN = 3
@@ -59,10 +63,23 @@ def one_line(text: str | None, limit: int | None = None) -> str:
     return text
 
 
-def safe_url(paper: Paper) -> str | None:
-    """The paper's page, only if it is http(s): a ``javascript:`` URL must never become a link."""
-    url = (paper.url or "").strip()
+def http_url(url: str | None) -> str | None:
+    """``url`` only if it is http(s): a ``javascript:`` URL must never become a link."""
+    url = (url or "").strip()
     if url.lower().startswith(("https://", "http://")) and not _CONTROL.search(url):
+        return url
+    return None
+
+
+def display_title(title: str | None, paper_id: str) -> str:
+    """A title as the digest shows it: LaTeX as text, one line, at most 300 characters."""
+    return one_line(latex_to_text(title or ""), 300) or paper_id
+
+
+def safe_url(paper: Paper) -> str | None:
+    """The paper's page: its own http(s) URL, else its arXiv or DOI page, else None."""
+    url = http_url(paper.url)
+    if url:
         return url
     if _ARXIV_ID.match(paper.id):
         return f"https://arxiv.org/abs/{paper.id}"
@@ -105,7 +122,7 @@ def digest_paper(
     paper = Paper.model_validate({k: v for k, v in record.items() if k != "ingested_at"})
     entry = DigestPaper(
         id=paper.id,
-        title=one_line(latex_to_text(paper.title), 300) or paper.id,
+        title=display_title(paper.title, paper.id),
         url=safe_url(paper),
         authors=[one_line(a, 100) for a in paper.authors],
         authors_short=short_authors(paper.authors),
@@ -181,8 +198,7 @@ def build_digest(
         usage = usage.add(theme_usage)
         if len(entries) >= MIN_PAPERS_FOR_TOP_PICKS:
             digest.top_picks = [p.id for p in entries[: options.top_picks]]
-    digest.rest = rest_papers(choice, centres, _rest_title, _rest_url)
-    digest.also_new = [p.id for p in digest.rest]
+    digest.rest = _rest(choice, centres)
     digest.notes = source_notes(options.source_reports) + digest.notes
     if selection.in_library:
         digest.notes.append(f"{selection.in_library} paper(s) already in your library left out.")
@@ -199,15 +215,32 @@ def _entry(record: Mapping[str, Any], summary: _Summary | None, ranked: RankedPa
     return entry
 
 
-def _rest_title(record: Mapping[str, Any]) -> str:
-    return one_line(latex_to_text(str(record.get("title") or "")), 300) or str(record["id"])
-
-
-def _rest_url(record: Mapping[str, Any]) -> str | None:
-    url = str(record.get("url") or "").strip()
-    if url.lower().startswith(("https://", "http://")) and not _CONTROL.search(url):
-        return url
-    return None
+def _rest(choice: Choice, centres: Mapping[str, np.ndarray]) -> list[RestPaper]:
+    """The papers not shown, each under the shown theme it is closest to, else its primary
+    arXiv category."""
+    if not choice.rest:
+        return []
+    names = list(centres)
+    groups: list[str | None] = [None] * len(choice.rest)
+    if names:
+        sims = choice.vectors[choice.rest] @ np.stack([centres[n] for n in names]).T
+        for row, j in enumerate(sims.argmax(axis=1)):
+            if sims[row, j] >= THEME_JOIN_COSINE:
+                groups[row] = names[j]
+    out = []
+    for row, i in enumerate(choice.rest):
+        record = choice.selection.papers[i]
+        categories = record.get("categories") or []
+        out.append(
+            RestPaper(
+                id=str(record["id"]),
+                title=display_title(record.get("title"), str(record["id"])),
+                url=http_url(record.get("url")),
+                score=round(float(choice.scores[i].score), 4),
+                group=groups[row] or (str(categories[0]) if categories else OTHER_THEME),
+            )
+        )
+    return out
 
 
 def _count(digest: Digest, usage: Usage, namer: ThemeNamer) -> None:

@@ -7,19 +7,16 @@ themes named, so a 1,000-paper day costs about ``max_papers`` + themes LLM calls
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 
-from agent.digest.models import RestPaper, Selection
-from agent.digest.ranking import RankedPaper, RankInputs, ReaderSignal, rank
+from agent.digest.models import Selection
+from agent.digest.ranking import MIN_POSITIVES, RankedPaper, RankInputs, ReaderSignal, rank
 from agent.digest.relevance import InterestProfile, TextEmbedder
-
-#: A rest paper joins the nearest shown theme only when at least this close to its centre;
-#: otherwise it is counted under its primary arXiv category.
-THEME_JOIN_COSINE = 0.35
 
 NOTES = {
     "library": "Ranked for you by a model of your library and ratings ({signal}).",
@@ -64,7 +61,11 @@ class Choice:
     note: str
     below_threshold: int = 0
     over_cap: int = 0
-    scores: dict[int, RankedPaper] = field(default_factory=dict)
+
+    @cached_property
+    def scores(self) -> dict[int, RankedPaper]:
+        """Each paper's ranking entry by its index in the selection."""
+        return {r.index: r for r in self.ranked}
 
     @property
     def shown_papers(self) -> list[dict]:
@@ -101,7 +102,7 @@ def choose(
     signal = relevance.signal
     note = NOTES.get(regime, "").format(
         signal=f"{signal.size} liked, {len(signal.disliked_labels)} disliked" if signal else "",
-        min=3,
+        min=MIN_POSITIVES,
     )
     return Choice(
         selection=selection,
@@ -113,41 +114,4 @@ def choose(
         note=note,
         below_threshold=len(order) - len(eligible),
         over_cap=max(0, len(eligible) - cap),
-        scores=by_index,
     )
-
-
-def rest_papers(
-    choice: Choice,
-    theme_centres: Mapping[str, np.ndarray],
-    title_of: callable,  # type: ignore[valid-type]
-    url_of: callable,  # type: ignore[valid-type]
-) -> list[RestPaper]:
-    """The papers not shown, each with the shown theme it is closest to (or its category)."""
-    if not choice.rest:
-        return []
-    names = list(theme_centres)
-    centres = np.stack([theme_centres[n] for n in names]) if names else None
-    rest_vecs = choice.vectors[choice.rest]
-    best_name: list[str | None] = [None] * len(choice.rest)
-    if centres is not None:
-        sims = rest_vecs @ centres.T
-        best = sims.argmax(axis=1)
-        for row, j in enumerate(best):
-            if sims[row, j] >= THEME_JOIN_COSINE:
-                best_name[row] = names[j]
-    out = []
-    for row, i in enumerate(choice.rest):
-        record = choice.selection.papers[i]
-        categories = record.get("categories") or []
-        group = best_name[row] or (str(categories[0]) if categories else "Other")
-        out.append(
-            RestPaper(
-                id=str(record["id"]),
-                title=title_of(record),
-                url=url_of(record),
-                score=round(float(choice.scores[i].score), 4),
-                group=group,
-            )
-        )
-    return out

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agent.config import DEFAULT_PROFILE
 from agent.dates import parse_since
 from agent.digest.build import build_digest, paper_date
 from agent.digest.choose import Choice, Relevance, choose
 from agent.digest.models import Digest, DigestOptions, Selection, SendResult
 from agent.digest.naming import KeywordNamer, Progress, ThemeNamer
-from agent.digest.ranking import ReaderSignal
 from agent.digest.relevance import InterestProfile
 from agent.errors import DeliveryError, InputError
 from agent.ingest import LAST_INGEST_PREFIX
@@ -40,11 +40,10 @@ if TYPE_CHECKING:
     from store import PaperStore
     from store.digest_history import DigestHistory
     from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals
+    from store.reader_signals import ReaderSignals, StoredItem
     from store.state import StateDB
 
 log = logging.getLogger(__name__)
-DEFAULT_PROFILE = "default"
 FULL_LIST = "full.html"
 #: A digest's window starts this far back when the filter gives no ``since``.
 DEFAULT_SINCE = "1d"
@@ -141,11 +140,14 @@ def plan_digest(
     wanted = settings.profile(request.profile_name)
     interests = request.profile if request.profile is not None else interest_profile(wanted)
     selection = _keep_categories(selection, wanted.categories)
-    selection = _without_library(selection, signals, request.profile_name)
+    items = signals.items(request.profile_name)
+    selection = _without_library(selection, items)
     ids = selection.ids
     vectors = store.paper_vectors(ids) if ids else np.zeros((0, 1), np.float32)
-    signal = reader_signal(request.profile_name, signals=signals, store=store, embedder=embedder)
-    signal = _with_seeds(signal, interests.seed_ids, store)
+    signal = reader_signal(
+        request.profile_name, items, signals=signals, store=store, embedder=embedder,
+        seed_ids=interests.seed_ids,
+    )  # fmt: skip
     return choose(
         selection,
         vectors,
@@ -164,11 +166,10 @@ def _keep_categories(selection: Selection, categories: Sequence[str]) -> Selecti
     return replace(selection, papers=papers)
 
 
-def _without_library(selection: Selection, signals: ReaderSignals, profile: str) -> Selection:
+def _without_library(selection: Selection, items: Sequence[StoredItem]) -> Selection:
     """Papers the reader already has in their library are not news to them."""
     from agent.profiles.library import title_key
 
-    items = signals.items(profile)
     if not items:
         return selection
     keys = {s.key for s in items}
@@ -178,27 +179,6 @@ def _without_library(selection: Selection, signals: ReaderSignals, profile: str)
         if f"arxiv:{p['id']}" not in keys and title_key(str(p.get("title") or "")) not in keys
     ]
     return replace(selection, papers=papers, in_library=len(selection.papers) - len(papers))
-
-
-def _with_seeds(
-    signal: ReaderSignal | None, seed_ids: Sequence[str], store: PaperStore
-) -> ReaderSignal | None:
-    """Seed papers (``digest.seed_ids``) count as liked items."""
-    if not seed_ids:
-        return signal
-    known = store.get_many(list(seed_ids))
-    if not known:
-        return signal
-    vectors = store.paper_vectors([p["id"] for p in known])
-    labels = [f"close to *{p.get('title') or p['id']}*, one of your seed papers" for p in known]
-    if signal is None:
-        return ReaderSignal(vectors, labels)
-    return ReaderSignal(
-        np.vstack([signal.liked, vectors]) if signal.size else vectors,
-        signal.liked_labels + labels,
-        signal.disliked,
-        signal.disliked_labels,
-    )
 
 
 def summaries_of(

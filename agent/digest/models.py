@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from agent.models import SourceReport, Usage, utcnow
 
 SummarySource = Literal["summary", "abstract"]
+#: The theme that gathers the shown papers of clusters too small to be themes; always last.
+OTHER_THEME = "Other"
 
 
 @dataclass
@@ -134,9 +136,6 @@ class Digest(BaseModel):
     papers: list[DigestPaper] = Field(default_factory=list)
     top_picks: list[str] = Field(default_factory=list)
     themes: list[Theme] = Field(default_factory=list)
-    also_new: list[str] = Field(
-        default_factory=list, description="ids of the window's other papers, best first"
-    )
     rest: list[RestPaper] = Field(
         default_factory=list, description="the window's other papers, best first"
     )
@@ -179,6 +178,12 @@ class Digest(BaseModel):
             papers = f"{n} of {total:,} new papers"
         themes = f"{t} theme{'s' if t != 1 else ''}"
         return f"paperbrief {day}: {papers} in {themes}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def also_new(self) -> list[str]:
+        """Ids of the window's other papers, best first (derived from ``rest``)."""
+        return [p.id for p in self.rest]
 
     def rest_groups(self) -> list[tuple[str, int]]:
         """(theme or category, count) of the papers not shown in detail, largest first."""

@@ -27,7 +27,12 @@ from datetime import datetime
 
 import numpy as np
 
-from agent.digest.relevance import InterestProfile, TextEmbedder, keyword_adjustment
+from agent.digest.relevance import (
+    InterestProfile,
+    TextEmbedder,
+    keyword_adjustment,
+    upvotes_of,
+)
 
 #: Fewer liked items than this and a classifier would fit noise: use nearest-item cosine only.
 MIN_POSITIVES = 3
@@ -164,7 +169,7 @@ def _default_scores(inputs: RankInputs, vectors: np.ndarray) -> tuple[np.ndarray
     scores = np.zeros(n, dtype=np.float32)
     because = []
     for i, paper in enumerate(inputs.papers):
-        upvotes = _upvotes(paper)
+        upvotes = upvotes_of(paper) or 0
         when = inputs.dates[i]
         age = max(0.0, (inputs.now - when).total_seconds() / 86400) if when else 30.0
         recency = 0.5 ** (age / RECENCY_HALF_LIFE_DAYS)
@@ -195,15 +200,6 @@ def _centrality(vectors: np.ndarray) -> np.ndarray:
         top = np.partition(block, -k, axis=1)[:, -k:]
         out[start : start + len(block)] = top.mean(axis=1)
     return out
-
-
-def _upvotes(paper: Mapping[str, object]) -> int:
-    extra = paper.get("extra")
-    if isinstance(extra, Mapping):
-        value = extra.get("upvotes")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return int(value)
-    return 0
 
 
 def _dedupe(items: Sequence[str]) -> list[str]:

@@ -1,19 +1,17 @@
-"""How much a paper matters to its reader: an interest profile turned into one score per paper.
+"""What a reader typed about their interests, and the lexical part of relevance.
 
-With a profile, the score is the best cosine similarity of the paper's vector to any free-text
-interest or seed paper, plus a bonus per keyword hit (title hits count double) minus a penalty
-per "not interested" term. Cosines of MiniLM vectors sit around 0.1 for unrelated and 0.5+ for
-close texts, so keyword bonuses of 0.1 move a paper by about one "notch" of similarity.
-
-Without a profile, the score is recency (halving every 3 days) plus a little for HF upvotes.
+``InterestProfile`` holds the typed interests, keywords, seed papers and "not interested"
+terms; ``keyword_adjustment`` turns keyword and "not interested" hits into a bonus or penalty
+with the reasons the reader sees. Cosines of MiniLM vectors sit around 0.1 for unrelated and
+0.5+ for close texts, so keyword bonuses of 0.1 move a paper by about one "notch" of
+similarity. The ranking itself (library, ratings, interests, or the no-profile order) is
+``agent.digest.ranking``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -24,8 +22,6 @@ TITLE_BONUS = 0.1  # on top of KEYWORD_BONUS when the keyword is in the title
 KEYWORD_CAP = 0.3
 AVOID_PENALTY = 0.3
 AVOID_CAP = 0.6
-RECENCY_HALF_LIFE_DAYS = 3.0
-UPVOTE_WEIGHT = 0.25
 
 
 class TextEmbedder(Protocol):
@@ -61,39 +57,6 @@ def _hits(terms: Sequence[str], text: str) -> list[str]:
     return [t for t in terms if t.strip() and _term_pattern(t.strip()).search(text)]
 
 
-def score_with_profile(
-    papers: Sequence[Mapping[str, object]],
-    vectors: np.ndarray,
-    profile: InterestProfile,
-    *,
-    embedder: TextEmbedder | None = None,
-    seed_vectors: np.ndarray | None = None,
-) -> list[tuple[float, list[str]]]:
-    """(score, reasons) per paper, in input order. ``vectors`` are L2-normalised rows."""
-    n = len(papers)
-    sim = np.zeros(n, dtype=np.float32)
-    best_reason: list[str] = [""] * n
-    if profile.interests and embedder is not None and n:
-        interest_vecs = np.asarray(embedder.embed(list(profile.interests)), dtype=np.float32)
-        sims = vectors @ interest_vecs.T  # (n, interests)
-        idx = sims.argmax(axis=1)
-        sim = sims[np.arange(n), idx]
-        best_reason = [f"close to interest '{profile.interests[i]}'" for i in idx]
-    if seed_vectors is not None and len(seed_vectors) and n:
-        seed_sims = vectors @ np.asarray(seed_vectors, dtype=np.float32).T
-        seed_best = seed_sims.max(axis=1)
-        for i in np.nonzero(seed_best > sim)[0]:
-            best_reason[i] = "close to a seed paper"
-        sim = np.maximum(sim, seed_best)
-
-    out: list[tuple[float, list[str]]] = []
-    for i, paper in enumerate(papers):
-        reasons = [f"{best_reason[i]} ({sim[i]:.2f})"] if best_reason[i] else []
-        adjust, why = keyword_adjustment(paper, profile)
-        out.append((float(sim[i]) + adjust, reasons + why))
-    return out
-
-
 def keyword_adjustment(
     paper: Mapping[str, object], profile: InterestProfile
 ) -> tuple[float, list[str]]:
@@ -114,23 +77,6 @@ def keyword_adjustment(
     if avoided:
         reasons.append("you are not interested in " + ", ".join(f"'{k}'" for k in avoided))
     return bonus - penalty, reasons
-
-
-def score_by_recency(
-    papers: Sequence[Mapping[str, object]], dates: Sequence[datetime | None], now: datetime
-) -> list[tuple[float, list[str]]]:
-    """Newest first, nudged by Hugging Face upvotes where the source gave them."""
-    out: list[tuple[float, list[str]]] = []
-    for paper, when in zip(papers, dates, strict=True):
-        age_days = max(0.0, (now - when).total_seconds() / 86400) if when else 30.0
-        score = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
-        reasons = []
-        upvotes = upvotes_of(paper)
-        if upvotes:
-            score += UPVOTE_WEIGHT * min(1.0, math.log1p(upvotes) / math.log1p(100))
-            reasons.append(f"{upvotes} upvotes on Hugging Face")
-        out.append((score, reasons))
-    return out
 
 
 def upvotes_of(paper: Mapping[str, object]) -> int | None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from agent.digest.models import Digest, DigestPaper, RestPaper, Theme
+from agent.digest.models import OTHER_THEME, Digest, DigestPaper, RestPaper, Theme
 
 Format = Literal["html", "md", "txt"]
 FullFormat = Literal["html", "md"]
@@ -32,7 +32,6 @@ FORMATS: tuple[Format, ...] = ("html", "md", "txt")
 BUDGET: dict[Format, int] = {"html": 95_000, "txt": 38_000, "md": 60_000}
 #: Group lines in the mail's "Also new" section; the rest are summed in one line.
 GROUP_LINES = 12
-OTHER_THEME = "Other"  # the fold of clusters too small to be themes (named so by build.py)
 NO_PROFILE_NOTE = (
     "No profile yet: ranked without knowing your interests. Import your library with "
     "`paperbrief library import FILE` to rank by your own papers."

@@ -29,19 +29,11 @@ if TYPE_CHECKING:
 
 
 class ReaderMethods:
+    # Provided by PaperAgent (declared here for type checkers only).
     settings: Settings
-
-    @property
-    def store(self) -> PaperStore:
-        raise NotImplementedError
-
-    @property
-    def embedder(self) -> Embedder:
-        raise NotImplementedError
-
-    @property
-    def signals(self) -> ReaderSignals:
-        raise NotImplementedError
+    store: PaperStore
+    embedder: Embedder
+    signals: ReaderSignals
 
     def _profile_name(self, profile: str | None) -> str:
         from agent.config import DEFAULT_PROFILE

@@ -3,6 +3,7 @@ liked, papers rated down as disliked, each with the reader-facing reason it will
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +15,7 @@ from agent.errors import InputError
 if TYPE_CHECKING:
     from store import PaperStore
     from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals
+    from store.reader_signals import ReaderSignals, StoredItem
 
 TITLE_IN_REASON = 70
 
@@ -61,23 +62,23 @@ def _short(title: str) -> str:
 
 
 def reader_signal(
-    profile: str, *, signals: ReaderSignals, store: PaperStore, embedder: Embedder
+    profile: str,
+    items: Sequence[StoredItem],
+    *,
+    signals: ReaderSignals,
+    store: PaperStore,
+    embedder: Embedder,
+    seed_ids: Sequence[str] = (),
 ) -> ReaderSignal | None:
-    """The profile's liked/disliked vectors, or None when the reader has told us nothing.
+    """The profile's liked vectors (library ``items``, papers rated up, seed papers) and
+    disliked ones (papers rated down), or None when the reader has told us nothing.
 
     Library vectors made by another embedder (the store was reindexed since the import) are
-    re-embedded from their stored text, so the ranker never mixes two vector spaces."""
-    liked: list[np.ndarray] = []
-    labels: list[str] = []
-    items = signals.items(profile)
-    stale = [s for s in items if s.vector is None or s.embedder_id != embedder.model_id]
-    fresh = {}
-    if stale:
-        texts = [_text(s.item, s.title) for s in stale]
-        fresh = dict(zip([s.key for s in stale], embedder.embed(texts), strict=True))
-    for s in items:
-        liked.append(fresh.get(s.key, s.vector))
-        labels.append(f"close to *{_short(s.title)}* in your library")
+    re-embedded from their stored text and written back, so the ranker never mixes two vector
+    spaces and the cost is paid once."""
+    vectors = _current_vectors(profile, items, signals, embedder)
+    liked: list[np.ndarray] = [vectors[s.key] for s in items]
+    labels = [f"close to *{_short(s.title)}* in your library" for s in items]
     ratings = signals.ratings(profile)
     known = {p["id"] for p in store.get_many([r.paper_id for r in ratings])} if ratings else set()
     ups = [r for r in ratings if r.value > 0 and r.paper_id in known]
@@ -85,6 +86,12 @@ def reader_signal(
     if ups:
         liked.extend(store.paper_vectors([r.paper_id for r in ups]))
         labels.extend(f"like *{_short(r.title)}*, which you rated up" for r in ups)
+    seeds = store.get_many(list(seed_ids)) if seed_ids else []
+    if seeds:
+        liked.extend(store.paper_vectors([p["id"] for p in seeds]))
+        labels.extend(
+            f"close to *{p.get('title') or p['id']}*, one of your seed papers" for p in seeds
+        )
     if not liked and not downs:
         return None
     disliked = store.paper_vectors([r.paper_id for r in downs]) if downs else None
@@ -97,9 +104,18 @@ def reader_signal(
     )
 
 
-def _text(item: dict, title: str) -> str:
-    abstract = item.get("abstract")
-    keywords = item.get("keywords") or []
-    if abstract:
-        return f"{title}. {abstract}"
-    return f"{title}. Keywords: {', '.join(keywords)}" if keywords else title
+def _current_vectors(
+    profile: str, items: Sequence[StoredItem], signals: ReaderSignals, embedder: Embedder
+) -> dict[str, np.ndarray]:
+    """Each item's vector in the embedder's space; stale ones are re-embedded and stored."""
+    vectors = {s.key: s.vector for s in items if s.vector is not None}
+    stale = [s for s in items if s.vector is None or s.embedder_id != embedder.model_id]
+    if stale:
+        from agent.library.models import LibraryItem
+
+        texts = [LibraryItem.model_validate(s.item).text_for_embedding() for s in stale]
+        fresh = np.asarray(embedder.embed(texts), dtype=np.float32)
+        rows = [(s.key, s.title, s.item) for s in stale]
+        signals.put_items(profile, rows, fresh, embedder.model_id)
+        vectors.update(zip([s.key for s in stale], fresh, strict=True))
+    return vectors

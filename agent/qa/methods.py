@@ -23,18 +23,12 @@ if TYPE_CHECKING:
 
 
 class QAMethods:
+    # Provided by PaperAgent (declared here for type checkers only).
     settings: Settings
     _qa: QAEngine | None
-
-    @property
-    def llm(self) -> ChatLLM | None:
-        raise NotImplementedError
-
-    def search(self, query: str, **kwargs: object) -> list[SearchHit]:
-        raise NotImplementedError
-
-    def get_paper(self, paper_id: str) -> Paper | None:
-        raise NotImplementedError
+    llm: ChatLLM | None
+    search: Callable[..., list[SearchHit]]
+    get_paper: Callable[[str], Paper | None]
 
     # --- ask (issue 5): answers with citations ------------------------------------------------
     @property
