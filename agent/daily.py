@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from agent.config import DEFAULT_PROFILE
 from agent.errors import PaperbriefError
-from agent.lock import RunLock
 from agent.models import ItemFailure, PaperFilter, RunReport
 
 if TYPE_CHECKING:
@@ -90,7 +89,7 @@ def run_daily(
     names = list(profiles or agent.settings.profile_names)
     for name in names:
         agent.settings.profile(name)  # an unknown name fails before any work
-    with RunLock(agent.settings.home, wait=lock_wait):
+    with agent.writing(max(lock_wait, agent.lock_wait)):  # one lock for every step
         return _run(
             agent, email=email, out=out, skip_empty=skip_empty, now=now, progress=progress,
             profiles=names,
@@ -115,6 +114,7 @@ def _run(
     ingest = agent.ingest(progress=progress)
     report.sources = ingest.sources
     report.failures.extend(ingest.failures)
+    report.notes.extend(ingest.notes)  # e.g. a record cut to the size limits
     if not ingest.ok:
         result.failed_step = "ingest"
     delivered_all = True
@@ -141,6 +141,7 @@ def _run_profile(
     from agent.digest.render import write_digest
 
     report = result.report
+    _sync_library(agent, name, result)
     key = WINDOW_KEY if name == DEFAULT_PROFILE else f"{WINDOW_KEY}:{name}"
     selection = agent.select(
         PaperFilter(since=window_start(agent.store.state, now, key)), now=now, profile=name
@@ -174,6 +175,22 @@ def _run_profile(
             agent.history.mark_sent(digest.id, digest_ids(digest))
         agent.store.state.set_meta(key, (digest.window_end or now).isoformat())
     return delivery
+
+
+def _sync_library(agent: PaperAgent, name: str, result: DailyResult) -> None:
+    """Re-import this reader's configured library files that changed; a broken one fails the
+    'library' step (exit 1, named) but the digest still goes out on the library kept."""
+    sync = agent.sync_library(profile=name)
+    report = result.report
+    for done in sync.imported:
+        report.notes.append(
+            f"{name}: re-imported {done.file}: {done.new} new, library size {done.total}"
+            + (f", {len(done.skipped)} skipped" if done.skipped else "")
+        )
+    for path, reason in sync.failed.items():
+        report.failures.append(ItemFailure(item=path, step="library", reason=reason))
+        report.notes.append(f"{name}: library file {path} was not imported: {reason}")
+        result.failed_step = result.failed_step or "library"
 
 
 def _per_profile(path: Path, name: str) -> Path:

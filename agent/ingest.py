@@ -88,9 +88,10 @@ def _ingest_one(
         outcome.status = SourceStatus.FAILED
         outcome.message = str(exc)
         outcome.hint = exc.hint
+        outcome.bad_input = isinstance(exc, errors.InputError)
         return outcome
 
-    papers = latest_versions(result.papers)
+    papers = _bounded(latest_versions(result.papers), report)
     outcome.fetched = len(result.papers)
     report.failures.extend(result.skipped)
     outcome.failed = len(result.skipped)
@@ -111,6 +112,20 @@ def _ingest_one(
     if key and result.watermark:
         store.state.set_watermark(key, result.watermark, at=datetime.now().astimezone())
     return outcome
+
+
+def _bounded(papers: list[Paper], report: RunReport) -> list[Paper]:
+    """Papers with over-long text cut (see agent.sources.bounds); each cut is a report note."""
+    from agent.sources.bounds import bound_paper
+
+    kept = []
+    for paper in papers:
+        bounded, note = bound_paper(paper)
+        if note:
+            log.warning("%s", note)
+            report.notes.append(note)
+        kept.append(bounded)
+    return kept
 
 
 def latest_versions(papers: Sequence[Paper]) -> list[Paper]:

@@ -61,7 +61,9 @@ Since = str | datetime | date | None
 
 class PaperFilter(BaseModel):
     """Which stored papers a command looks at: a date window and an optional category/source.
-    Dates are as people type them (``1d``, ``2w``, ``2026-11-20``) or datetimes."""
+    Dates are as people type them (``1d``, ``2w``, ``2026-11-20``) or datetimes. A paper is
+    dated by its published date, or by when it was ingested when it has none (pasted pages):
+    the same rule for search, ask, summarize and digest."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -116,6 +118,9 @@ class SourceReport(BaseModel):
     failed: int = 0
     message: str = ""
     hint: str = ""
+    bad_input: bool = Field(
+        False, description="failed on input the user gave (a file that cannot be read): exit 2"
+    )
 
 
 class ItemFailure(BaseModel):
@@ -148,7 +153,10 @@ class RunReport(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.ok else 1
+        """0 ok; 2 when a source failed on the user's input (fix it, do not retry); else 1."""
+        if self.ok:
+            return 0
+        return 2 if any(s.bad_input for s in self.sources) else 1
 
     def finish(self) -> RunReport:
         self.finished_at = utcnow()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agent import errors
 from agent.config import DEFAULT_PROFILE, Settings
 from agent.dates import parse_since, to_ts
+from agent.lock import StoreLock, writes
 from agent.models import Paper, PaperFilter, Progress, RunReport, SearchHit, Since, Summary
 from agent.profiles.methods import ReaderMethods
 from agent.qa.methods import QAMethods
@@ -45,6 +47,12 @@ log = logging.getLogger(__name__)
 class PaperAgent(QAMethods, ReaderMethods):
     """``PaperAgent(Settings.load()).ingest()`` / ``.search("...")`` / ``.status()``."""
 
+    # The reader methods that write hold the writer lock like the rest.
+    import_library = writes(ReaderMethods.import_library)
+    sync_library = writes(ReaderMethods.sync_library)
+    remove_from_library = writes(ReaderMethods.remove_from_library)
+    rate = writes(ReaderMethods.rate)
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -53,8 +61,11 @@ class PaperAgent(QAMethods, ReaderMethods):
         embedder: Embedder | None = None,
         http: HttpClient | None = None,
         llm: ChatLLM | None = None,
+        lock_wait: float = 0.0,
     ) -> None:
         self.settings = settings or Settings.load()
+        self.lock_wait = lock_wait
+        self._writer: StoreLock | None = None
         self._store = store
         self._embedder = embedder
         self._http = http
@@ -160,10 +171,18 @@ class PaperAgent(QAMethods, ReaderMethods):
     def __enter__(self) -> PaperAgent:
         return self
 
+    def writing(self, wait: float | None = None) -> AbstractContextManager[None]:
+        """Hold the store's writer lock (every writing method takes it; it nests), waiting up
+        to ``wait`` (default: the ``lock_wait`` given) before raising LockedError."""
+        if self._writer is None:
+            self._writer = StoreLock(self.settings.home)
+        return self._writer.hold(self.lock_wait if wait is None else wait)
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- ingest -------------------------------------------------------------------------------
+    @writes
     def ingest(
         self,
         sources: Sequence[str] | None = None,
@@ -176,6 +195,7 @@ class PaperAgent(QAMethods, ReaderMethods):
         from agent.ingest import ingest_sources
 
         with store_errors():
+            self.store.date_undated_papers()
             return ingest_sources(
                 self.settings, self.store, self.http, sources, request=request, progress=progress
             )
@@ -245,6 +265,7 @@ class PaperAgent(QAMethods, ReaderMethods):
             "watermarks": {k: {"value": v, "at": at} for k, (v, at) in marks.items()},
         }
 
+    @writes
     def reindex(self, progress: Progress | None = None) -> RunReport:
         """Re-embed every stored paper with the configured embedding model."""
         report = RunReport(step="reindex")
@@ -267,6 +288,7 @@ class PaperAgent(QAMethods, ReaderMethods):
         return check_endpoint(self.settings)
 
     # --- summaries -------------------------------------------------------------------------------
+    @writes
     def summarize(
         self,
         *,
@@ -304,6 +326,9 @@ class PaperAgent(QAMethods, ReaderMethods):
         from agent.digest.flow import select_papers
 
         with store_errors():
+            if not self.store.undated_are_dated:  # once per store made before 0.3
+                with self.writing():
+                    self.store.date_undated_papers()
             return select_papers(self.store, self.history, paper_filter or PaperFilter(),
                                  include_sent=include_sent, now=now,
                                  profile=profile or DEFAULT_PROFILE)  # fmt: skip
@@ -317,6 +342,7 @@ class PaperAgent(QAMethods, ReaderMethods):
             return plan_digest(selection, request, settings=self.settings, store=self.store,
                                signals=self.signals, embedder=self.embedder)  # fmt: skip
 
+    @writes
     def digest(
         self, paper_filter: PaperFilter | None = None, *,
         since: Since = None, until: Since = None, category: str | None = None,
@@ -360,6 +386,7 @@ class PaperAgent(QAMethods, ReaderMethods):
                 progress=progress,
             )  # fmt: skip
 
+    @writes
     def send(
         self, digest: Digest, to: Sequence[str] | None = None, *,
         ssl_context: ssl.SSLContext | None = None,

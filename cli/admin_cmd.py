@@ -77,14 +77,15 @@ def register(app: typer.Typer, state: AppState) -> None:
         output.err_console().print(
             f"config file: {source}" + ("" if source.exists() else " (absent)")
         )
+        text = output.terminal_text  # values may come from anywhere: the file, the environment
         table = Table("setting", "value", "meaning", expand=True)
         for name, field in type(settings).model_fields.items():
             group = field.annotation
             if not (isinstance(group, type) and issubclass(group, BaseModel)):
-                table.add_row(name, Text(str(data[name])), Text(field.description or ""))
+                table.add_row(name, text(str(data[name])), Text(field.description or ""))
                 continue
             table.add_section()  # one block per [group] of the config file
             for key, sub in group.model_fields.items():
-                value, meaning = Text(str(data[name][key])), Text(sub.description or "")
+                value, meaning = text(str(data[name][key])), Text(sub.description or "")
                 table.add_row(f"{name}.{key}", value, meaning)
         output.console().print(table)

@@ -128,7 +128,7 @@ def converse(session: ChatSession, *, verbose: bool) -> None:
                 if result.citations:
                     print_sources_list(out, "Sources", result.citations)
                 elif result.message:
-                    out.print(result.message, markup=False, highlight=False)
+                    out.print(output.clean(result.message), markup=False, highlight=False)
                 continue
             answer = render_answer(
                 lambda stream, on_tool, q=line: session.ask(q, stream=stream, on_tool_call=on_tool),
@@ -139,16 +139,16 @@ def converse(session: ChatSession, *, verbose: bool) -> None:
             output.print_error(str(exc), exc.hint)
             continue
         if verbose and answer.standalone_question and answer.standalone_question != line:
-            output.err_console().print(
-                f"(searched: {answer.standalone_question})", markup=False, highlight=False
-            )
+            searched = output.clean(answer.standalone_question, one_line=True)
+            output.err_console().print(f"(searched: {searched})", markup=False, highlight=False)
         print_sources(answer, compact=True)
         print_notes(answer, verbose=verbose, once=True)
 
 
 # --- rendering -----------------------------------------------------------------------------------
 def render_answer(run: Run, *, stream: bool, verbose: bool) -> Answer:
-    """Stream the answer as live Markdown on a terminal; print it whole elsewhere."""
+    """Stream the answer as live Markdown on a terminal; print it whole elsewhere. Model text
+    is untrusted: terminal controls are removed before Markdown sees it."""
     from rich.markdown import Markdown
 
     out = output.console()
@@ -156,11 +156,12 @@ def render_answer(run: Run, *, stream: bool, verbose: bool) -> Answer:
 
     def on_tool(call: ToolCall) -> None:
         if verbose:
-            tool_console.print(f"tool {call.describe()}", markup=False, highlight=False)
+            line = output.clean(f"tool {call.describe()}", one_line=True)
+            tool_console.print(line, markup=False, highlight=False)
 
     if not (stream and out.is_terminal):
         answer = run(None, on_tool)
-        out.print(Markdown(answer.answer))
+        out.print(Markdown(output.clean(answer.answer)))
         return answer
     from rich.live import Live
 
@@ -171,11 +172,11 @@ def render_answer(run: Run, *, stream: bool, verbose: bool) -> Answer:
 
         def on_delta(delta: str) -> None:
             pieces.append(delta)
-            live.update(Markdown("".join(pieces)))
+            live.update(Markdown(output.clean("".join(pieces))))
 
         answer = run(on_delta, on_tool)
         # The checked answer replaces the stream: stripped citations, or a refusal sentence.
-        live.update(Markdown(answer.answer))
+        live.update(Markdown(output.clean(answer.answer)))
     return answer
 
 
@@ -192,16 +193,16 @@ def print_sources_list(out: Console, label: str, citations: list[Any], *, compac
 
     out.print(Text(f"\n{label}", style="bold"))
     for c in citations:
-        # Titles are untrusted: Text never interprets them as markup.
+        # Titles, ids and URLs are untrusted: cleaned, and Text never reads them as markup.
         line = Text()
         line.append(f"[{c.n}] ", style="bold")
-        line.append(c.paper.title)
+        line.append(output.clean(c.paper.title, one_line=True))
         meta = [c.paper.id]
         if c.paper.published:
             meta.append(c.paper.published.date().isoformat())
         if c.paper.url and not compact:
             meta.append(c.paper.url)
-        line.append("  " + " · ".join(meta), style="dim")
+        line.append("  " + output.clean(" · ".join(meta), one_line=True), style="dim")
         out.print(line)
 
 
@@ -211,7 +212,8 @@ _noticed: set[str] = set()
 def print_notes(answer: Answer, *, verbose: bool, once: bool = False) -> None:
     err = output.err_console()
     if answer.flagged:
-        err.print(f"Warning: {answer.flagged}", style="yellow", markup=False, highlight=False)
+        warning = output.clean(f"Warning: {answer.flagged}")
+        err.print(warning, style="yellow", markup=False, highlight=False)
     if answer.removed_citations:
         err.print(
             f"Removed {answer.removed_citations} citation(s) to papers that were not retrieved.",
@@ -221,7 +223,7 @@ def print_notes(answer: Answer, *, verbose: bool, once: bool = False) -> None:
         )
     if answer.notice and not (once and answer.notice in _noticed):
         _noticed.add(answer.notice)
-        err.print(answer.notice, style="dim", markup=False, highlight=False)
+        err.print(output.clean(answer.notice), style="dim", markup=False, highlight=False)
     if verbose:
         u = answer.usage
         evidence = f"{answer.evidence:.3f}" if answer.evidence is not None else "n/a"

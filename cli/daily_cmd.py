@@ -38,10 +38,11 @@ def register(app: typer.Typer, state: AppState) -> None:
     ) -> None:
         """The daily job: ingest every source, summarize what is new, build and deliver the
         digest. Safe to run twice: nothing duplicated or re-sent, cached work not re-billed."""
-        from agent import format_for_path, run_daily
+        from agent import check_address, format_for_path, run_daily
 
         for path in out or []:
             format_for_path(str(path))  # a bad suffix fails now, not after the work is done
+        email = [check_address(a, what="--email") for a in email] if email else email
         agent = state.agent()
         with output.progress_bar(not as_json) as progress:
             result = run_daily(

@@ -106,6 +106,8 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
     """Build, write, send and show the digest; exit 1 when the server refused a recipient."""
     from agent import write_digest
 
+    recipients = _recipients(settings, command)  # bad input fails before any work is done
+    _check_out(command.out)
     with output.progress_bar(not command.as_json) as progress:
         built = agent.digest(
             since=command.since,
@@ -123,8 +125,7 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
     if command.out is not None:
         write_digest(built, command.out)
         command.result["out"] = str(command.out)
-        output.err_console().print(f"Wrote {command.out}")
-    recipients = _recipients(settings, command)
+        output.err_console().print(f"Wrote {command.out}", markup=False)
     exit_code = _deliver(agent, settings, built, recipients, command)
     _show(built, recipients, command)
     if exit_code:
@@ -132,6 +133,9 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
 
 
 def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
+    """Each --email parsed as one address (never split on its commas), or the profile's."""
+    from agent import check_address
+
     wanted = settings.profile(command.profile).to
     recipients = list(command.email or []) or (list(wanted) if command.send else [])
     if (command.email is not None or command.send) and not recipients:
@@ -141,7 +145,17 @@ def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
             "--send needs recipients, and email_to is empty.",
             hint="Pass --email ADDR or set email_to in the config.",
         )
-    return recipients
+    return [check_address(a, what="--email" if command.email else "email_to") for a in recipients]
+
+
+def _check_out(out: Path | None) -> None:
+    from agent import InputError, format_for_path
+
+    if out is None:
+        return
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory.", hint="Give a file name: digest.html.")
+    format_for_path(str(out))
 
 
 def _deliver(
@@ -163,7 +177,8 @@ def _deliver(
     sent = agent.send(built, to=recipients)
     command.result["sent"] = sent.model_dump()
     output.err_console().print(
-        f"Sent \u201c{sent.subject}\u201d to {', '.join(sent.accepted)} via {sent.server}."
+        f"Sent \u201c{sent.subject}\u201d to {', '.join(sent.accepted)} via {sent.server}.",
+        markup=False,
     )
     for addr, why in sent.refused.items():
         output.print_error(f"The server refused {addr}: {why}")
@@ -176,11 +191,11 @@ def _show(built: Digest, recipients: list[str], command: DigestCommand) -> None:
     if command.as_json:
         output.print_json({**built.as_json(), **command.result})
     elif command.out is None and (not recipients or command.dry_run):
-        output.console().file.write(render(built, "txt"))
+        output.console().file.write(output.clean(render(built, "txt")))
     if built.empty and not command.as_json:
-        output.err_console().print(f"Nothing new: {built.empty_reason}", markup=False)
+        output.err_console().print(output.clean(f"Nothing new: {built.empty_reason}"), markup=False)
     for note in built.notes:
-        output.err_console().print(f"Note: {note}", markup=False)
+        output.err_console().print(output.clean(f"Note: {note}"), markup=False)
 
 
 def _folder(settings: Settings, digest_id: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -67,6 +70,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         """Fetch new papers and store them (embedded, deduplicated, resumable)."""
         from agent import FetchRequest, parse_day
 
+        _check_file(file)
         request = FetchRequest(
             categories=category or None,
             query=query,
@@ -79,11 +83,40 @@ def register(app: typer.Typer, state: AppState) -> None:
             announce_types=announce_type or None,
         )
         agent = state.agent()
-        with output.progress_bar(not as_json) as progress:
+        with output.progress_bar(not as_json) as progress, _report_only(state.verbosity):
             report = agent.ingest(source or None, request=request, progress=progress)
         if as_json:
             output.print_json(report.model_dump(mode="json"))
         else:
             output.print_source_statuses(report)
+            for note in report.notes:  # e.g. an over-long abstract that was cut
+                output.err_console().print(note, markup=False, soft_wrap=True)
             output.console().print(output.report_line(report))
         raise typer.Exit(report.exit_code)
+
+
+@contextmanager
+def _report_only(verbosity: int) -> Iterator[None]:
+    """The run report names each failed source and its fix; agent.ingest's warning about the
+    same failure would print it twice (still shown with -v)."""
+    logger = logging.getLogger("agent.ingest")
+    level = logger.level
+    if verbosity == 0:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _check_file(file: Path | None) -> None:
+    """A --file that is not there is bad input: said once, before the store and the embedding
+    model are loaded (not also as a failed source)."""
+    from agent import InputError
+
+    if file is not None and not file.expanduser().is_file():
+        problem = "is a directory" if file.expanduser().is_dir() else "no such file"
+        raise InputError(
+            f"--file {file}: {problem}.",
+            hint="Check the path (a relative one starts in the current directory).",
+        )

@@ -67,8 +67,19 @@ def main(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
     ] = 0,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            metavar="SECONDS",
+            envvar="PAPERBRIEF_WAIT",
+            help="How long a command that writes waits for another one writing to the same "
+            "store; 0: exit 3 at once, naming it.",
+        ),
+    ] = 0.0,
 ) -> None:
-    STATE.config, STATE.home, STATE.verbosity = config, home, verbose
+    STATE.config, STATE.home, STATE.verbosity, STATE.wait = config, home, verbose, wait
     STATE._settings = STATE._agent = None
     output.setup_logging(verbose)
     ctx.call_on_close(STATE.close)

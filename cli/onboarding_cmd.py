@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -33,6 +33,15 @@ LLMBaseURL = Annotated[
 Recipients = Annotated[
     list[str] | None, typer.Option("--email-to", help="Digest recipient (repeatable).")
 ]
+Security = Literal["starttls", "tls", "none"]
+SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+SmtpSecurity = Annotated[
+    Security | None,
+    typer.Option(
+        help="starttls (port 587), tls (implicit TLS, port 465) or none (a relay on this "
+        "machine only).",
+    ),
+]
 DataHome = Annotated[Path | None, typer.Option("--data-home", help="Directory for all data.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; use the flags and defaults.")]
 
@@ -51,6 +60,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         llm_model: Annotated[str | None, typer.Option(help="Chat model name.")] = None,
         smtp_host: Annotated[str | None, typer.Option(help="SMTP server host.")] = None,
         smtp_port: Annotated[int | None, typer.Option(help="SMTP port.")] = None,
+        smtp_security: SmtpSecurity = None,
         smtp_user: Annotated[str | None, typer.Option(help="SMTP login user.")] = None,
         smtp_from: Annotated[str | None, typer.Option(help="From address.")] = None,
         email_to: Recipients = None,
@@ -69,6 +79,7 @@ def register(app: typer.Typer, state: AppState) -> None:
             "llm_model": llm_model,
             "smtp_host": smtp_host,
             "smtp_port": smtp_port,
+            "smtp_security": smtp_security,
             "smtp_user": smtp_user,
             "smtp_from": smtp_from,
             "email_to": email_to,
@@ -114,18 +125,32 @@ def write_config_and_explain(target: Path, chosen: dict[str, Any], *, overwrite:
 
 def print_checks(checks: list[Check]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
+    text = output.terminal_text  # details quote servers' replies and file contents
     marks = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ fail[/]",
              "skipped": "[dim]- skipped[/]"}  # fmt: skip
     table = Table("check", "status", "detail", "fix", expand=True)
     for c in checks:
-        table.add_row(c.name, marks[c.status], Text(c.detail), Text(c.fix))
+        table.add_row(c.name, marks[c.status], text(c.detail), text(c.fix))
     output.console().print(table)
 
 
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _addresses(line: str) -> list[str] | None:
+    """Recipients typed on one line, read as an address list: a quoted "Doe, John" is one."""
+    from email.utils import getaddresses
+
+    from agent import check_address
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    pairs = getaddresses([line.strip(" ,")]) if line.strip(" ,") else []
+    found = [check_address(f"{quoted(name)} <{addr}>" if name else addr) for name, addr in pairs]
+    return found or None
 
 
 def _ask(chosen: dict[str, Any]) -> None:
@@ -148,8 +173,17 @@ def _ask(chosen: dict[str, Any]) -> None:
         chosen["llm_model"] = typer.prompt("Model name", default=chosen["llm_model"] or "llama3.1")
     if typer.confirm("E-mail the digest?", default=bool(chosen["smtp_host"])):
         chosen["smtp_host"] = typer.prompt("SMTP host", default=chosen["smtp_host"] or "")
-        chosen["smtp_port"] = typer.prompt("SMTP port", default=chosen["smtp_port"] or 587)
+        security = ""
+        while security not in SECURITY_PORTS:
+            security = typer.prompt(
+                "SMTP security: starttls (587), tls (465), none (a relay on this machine only)",
+                default=chosen["smtp_security"] or "starttls",
+            ).strip().lower()  # fmt: skip
+        chosen["smtp_security"] = security
+        chosen["smtp_port"] = typer.prompt(
+            "SMTP port", default=chosen["smtp_port"] or SECURITY_PORTS[security]
+        )
         chosen["smtp_user"] = typer.prompt("SMTP user", default=chosen["smtp_user"] or "")
         chosen["smtp_from"] = typer.prompt("From address", default=chosen["smtp_from"] or "")
-        to = typer.prompt("Send to (comma-separated)", default=",".join(chosen["email_to"] or []))
-        chosen["email_to"] = _split(to)
+        to = typer.prompt("Send to (comma-separated)", default=", ".join(chosen["email_to"] or []))
+        chosen["email_to"] = _addresses(to)

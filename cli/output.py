@@ -13,12 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.style import Style
     from rich.text import Text
 
     from agent import RunReport
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Terminal control in untrusted text (titles, abstracts, model output, file contents): whole
+# sequences go, not just their ESC, so no "[31m" debris is left behind. OSC and the other string
+# controls (DCS, SOS, PM, APC) run to their terminator (BEL or ST), or to the end if it is missing.
+# A backslash after ESC is tolerated: Markdown answers arrive with "[" and "]" escaped.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\\?\]|\x1b[PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\{1,2}|\x9c)?"
+    r"|(?:\x1b\\?\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI: colours, cursor moves
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"  # any other ESC sequence
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline; DEL; C1
+_BREAKS = re.compile(r"[\t\n\r\v\f\x85\u2028\u2029]+")
+_C1 = re.compile(r"[\x7f-\x9f]")
 
 
 @cache
@@ -40,6 +52,7 @@ def setup_logging(verbosity: int) -> None:
 
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     handler = RichHandler(console=err_console(), show_path=verbosity > 1, markup=False)
+    handler.addFilter(_clean_record)
     root = logging.getLogger()
     handler.setLevel(level)
     root.handlers[:] = [handler]
@@ -49,26 +62,48 @@ def setup_logging(verbosity: int) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
 
 
+def _clean_record(record: logging.LogRecord) -> bool:
+    """Log messages quote titles, files and servers' replies: cleaned like any terminal text."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it to the handler's usual error report
+        return True
+    record.msg, record.args = clean(message), None
+    return True
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    # JSON already escapes C0 controls; DEL and C1 (0x9b is a one-byte CSI) are escaped too, so
+    # the same values reach a terminal inert.
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
     sys.stdout.flush()
 
 
-def terminal_text(text: str, style: str = "") -> Text:
-    """Untrusted text (a title from a feed or a user's file) as a rich Text: brackets are not
-    read as markup, and control characters (ESC sequences that recolour or retitle a terminal)
-    are dropped."""
+def clean(text: str, *, one_line: bool = False) -> str:
+    """Untrusted text made safe for a terminal: escape sequences (colours, cursor moves, OSC
+    titles and hyperlinks) and other control characters removed; tabs and newlines kept, or
+    with ``one_line`` (titles, names) folded into single spaces."""
+    text = _SEQUENCE.sub("", text)
+    if one_line:
+        return " ".join(_CONTROL.sub("", _BREAKS.sub(" ", text)).split())
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def terminal_text(text: str, style: str | Style = "", *, one_line: bool = False) -> Text:
+    """Untrusted text as a rich Text: ``clean``, and brackets are never read as markup."""
     from rich.text import Text
 
-    return Text(_CONTROL.sub("", text), style=style)
+    return Text(clean(text, one_line=one_line), style=style)
 
 
 def print_error(message: str, hint: str = "") -> None:
     from rich.markup import escape
 
-    err_console().print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+    # Messages quote what they refuse (a file's line, a server's reply): cleaned like any input.
+    err_console().print(f"[bold red]Error:[/] {escape(clean(message))}", soft_wrap=True)
     if hint:
-        err_console().print(f"[bold]Fix:[/] {escape(hint)}", soft_wrap=True)
+        err_console().print(f"[bold]Fix:[/] {escape(clean(hint))}", soft_wrap=True)
 
 
 @contextmanager
@@ -111,7 +146,10 @@ def report_line(report: RunReport) -> str:
 
 
 def print_source_statuses(report: RunReport) -> None:
-    from rich.markup import escape
+    from rich.markup import escape as escape_markup
+
+    def escape(text: str) -> str:  # messages quote feeds and files: untrusted
+        return escape_markup(clean(text))
 
     out = err_console()
     for src in report.sources:

@@ -29,7 +29,18 @@ def register(app: typer.Typer, state: AppState) -> None:
         ] = False,
     ) -> None:
         """Find papers by meaning and by exact words (dense + BM25, reciprocal-rank fusion)."""
-        hits = state.agent().search(query, k=k, since=since, category=category, source=source)
+        agent = state.agent()
+        hits = agent.search(query, k=k, since=since, category=category, source=source)
+        if not hits and (info := agent.status())["papers"] == 0:
+            output.err_console().print(
+                f"The store at {info['store']} is empty: nothing has been ingested yet. "
+                "Fill it with `paperbrief ingest` (the configured sources) or "
+                "`paperbrief ingest --file papers.jsonl`.",
+                markup=False,
+            )
+            if as_json:
+                output.print_json([])
+            return
         if as_json:
             output.print_json(
                 [
@@ -56,12 +67,9 @@ def register(app: typer.Typer, state: AppState) -> None:
         table.add_column("title", ratio=1)
         table.add_column("published", no_wrap=True)
         table.add_column("score", justify="right")
+        text = output.terminal_text  # ids and titles come from feeds and files: untrusted
         for n, hit in enumerate(hits, 1):
             published = hit.paper.published.date().isoformat() if hit.paper.published else ""
-            # Titles are untrusted text: never let rich interpret their brackets as markup.
-            from rich.text import Text
-
-            table.add_row(
-                str(n), hit.paper.id, Text(hit.paper.title), published, f"{hit.score:.4f}"
-            )
+            title = text(hit.paper.title, one_line=True)
+            table.add_row(str(n), text(hit.paper.id), title, published, f"{hit.score:.4f}")
         output.console().print(table)

@@ -19,6 +19,8 @@ class AppState:
     config: Path | None = None
     home: Path | None = None
     verbosity: int = 0
+    #: seconds a writing command waits for another writer (global --wait)
+    wait: float = 0.0
     _settings: Settings | None = None
     _agent: PaperAgent | None = field(default=None, repr=False)
 
@@ -33,7 +35,7 @@ class AppState:
         if self._agent is None:
             from agent import PaperAgent
 
-            self._agent = PaperAgent(self.settings())
+            self._agent = PaperAgent(self.settings(), lock_wait=self.wait)
         return self._agent
 
     def close(self) -> None:

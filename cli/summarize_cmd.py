@@ -108,8 +108,9 @@ def report_json(report: RunReport) -> dict[str, Any]:
 
 
 def print_report(report: RunReport) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    escape = _escape
 
     c = report.counts
     table = Table(title="summarize", show_header=True)
@@ -139,8 +140,10 @@ def print_report(report: RunReport) -> None:
 
 
 def print_paper(paper: Paper, summary: Summary | None) -> None:
-    from rich.markup import escape
     from rich.panel import Panel
+    from rich.style import Style
+
+    escape = _escape
 
     out = output.console()
     meta = [paper.id + (f"v{paper.version}" if paper.version else "")]
@@ -154,7 +157,8 @@ def print_paper(paper: Paper, summary: Summary | None) -> None:
         names = ", ".join(paper.authors[:8]) + (" et al." if len(paper.authors) > 8 else "")
         out.print(escape(names))
     if paper.url:
-        out.print(f"[link={paper.url}]{escape(paper.url)}[/link]")
+        url = output.clean(paper.url, one_line=True)
+        out.print(output.terminal_text(url, style=Style(link=url)))
     if summary is None:
         out.print(
             Panel(
@@ -172,10 +176,16 @@ def _border(summary: Summary) -> str:
     return "red" if summary.flagged else ("yellow" if summary.notice else "green")
 
 
-def summary_text(summary: Summary) -> str:
-    """Rich markup for a summary; every piece of model or paper text is escaped."""
+def _escape(text: str) -> str:
+    """Paper or model text as rich markup: terminal controls removed, brackets escaped."""
     from rich.markup import escape
 
+    return escape(output.clean(text))
+
+
+def summary_text(summary: Summary) -> str:
+    """Rich markup for a summary; every piece of model or paper text is escaped."""
+    escape = _escape
     lines = [f"[bold]TL;DR[/] {escape(summary.tldr)}", "", escape(summary.summary)]
     if summary.why_it_matters:
         lines += ["", f"[bold]Why it matters[/] {escape(summary.why_it_matters)}"]

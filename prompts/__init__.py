@@ -17,6 +17,7 @@ text) live here as constants and reach the text only through variables.
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -75,11 +76,24 @@ class Prompt:
         )
 
 
+#: A marker as a model may still read it: any case, spaces inside ("PAPER >>>").
+_MARKERS = re.compile(r"<<<\s*PAPER|PAPER\s*>>>", re.IGNORECASE)
+#: Characters that render as nothing but split a marker so a one-pass filter misses it.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
 def fence(text: str) -> str:
-    """Remove the fence markers from untrusted text so it cannot break out of its fence."""
-    for marker in (FENCE_START, FENCE_END):
-        text = text.replace(marker, "")
-    return text
+    """Remove the fence markers from untrusted text so it cannot break out of its fence.
+
+    Removal repeats until nothing changes: one pass over ``PAPEPAPER>>>R>>>`` removes the
+    inner marker and leaves an outer one that would close the fence.
+    """
+    text = _INVISIBLE.sub("", text)
+    while True:
+        cleaned = _MARKERS.sub("", text)
+        if cleaned == text:
+            return text
+        text = cleaned
 
 
 @cache

@@ -2,18 +2,23 @@
 
 ``root/idx-<revision>-<tag>/`` holds bm25s's own files, ``chunks.json`` (revision, chunk and
 paper ids, filter fields), and optionally ``vectors.npy`` (float16 chunk vectors) and
-``tokens.npy`` + ``offsets.npy`` (every chunk's token ids). A save writes a fresh folder and
-then replaces CURRENT, so a reader (or a crash) never sees half an index; a load that finds
-anything missing or inconsistent returns None and the store rebuilds the index.
+``tokens.npy`` + ``offsets.npy`` (every chunk's token ids). A save writes a fresh folder,
+fsyncs its files and the folder, then replaces CURRENT (and fsyncs the root), so a reader, a
+crash or a power cut never leaves CURRENT naming half an index; a load that finds anything
+missing or inconsistent returns None and the store rebuilds the index. Saves take a small
+lock of their own (``.save.lock``) so two processes never remove each other's folders.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,10 @@ _META = "chunks.json"
 _VECTORS = "vectors.npy"
 _TOKENS = "tokens.npy"
 _OFFSETS = "offsets.npy"
+_SAVE_LOCK = ".save.lock"
+#: Written into chunks.json: an index of an older format (saved before only proven indexes were
+#: saved, so possibly missing papers) is rebuilt rather than trusted.
+FORMAT = 2
 #: BM25Index's per-chunk lists, saved in chunks.json under these names.
 COLUMNS = ("chunk_ids", "paper_ids", "published_ts", "sources", "categories")
 
@@ -43,28 +52,55 @@ class IndexFiles:
     tokens: tuple[np.ndarray, np.ndarray] | None = None
 
 
+@contextlib.contextmanager
+def save_lock(root: Path) -> Iterator[None]:
+    """Held around a save: one process at a time switches CURRENT and prunes old folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / _SAVE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
 def write(root: Path, files: IndexFiles) -> None:
+    """Call under :func:`save_lock`."""
     root.mkdir(parents=True, exist_ok=True)
     name = f"idx-{files.revision}-{uuid.uuid4().hex[:8]}"
     target = root / name
     target.mkdir()
     if files.retriever is not None:
         files.retriever.save(str(target), show_progress=False)
-    meta = {"revision": files.revision, **files.columns}
+    meta = {"format": FORMAT, "revision": files.revision, **files.columns}
     (target / _META).write_text(json.dumps(meta), encoding="utf-8")
     if files.vectors is not None:
         np.save(target / _VECTORS, np.asarray(files.vectors, dtype=np.float16))
     if files.tokens is not None:
         np.save(target / _TOKENS, files.tokens[0])
         np.save(target / _OFFSETS, files.tokens[1])
+    for path in target.iterdir():
+        _fsync(path)
+    _fsync(target)  # the folder's entries, before CURRENT may name it
     tmp = root / f"{BM25_CURRENT}.{name}.tmp"
     tmp.write_text(name, encoding="utf-8")
+    _fsync(tmp)
     os.replace(tmp, root / BM25_CURRENT)
+    _fsync(root)  # the rename itself
     for old in root.iterdir():
+        # A reader loading one of these gets None and rebuilds: it never sees half an index.
         if old.is_dir() and old.name != name:
             shutil.rmtree(old, ignore_errors=True)
         elif old.name.endswith(".tmp"):
             old.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def saved_revision(root: Path) -> int | None:
@@ -81,6 +117,9 @@ def read(root: Path) -> IndexFiles | None:
     try:
         target = root / (root / BM25_CURRENT).read_text(encoding="utf-8").strip()
         meta = json.loads((target / _META).read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            log.info("BM25 index under %s has an older format; it will be rebuilt", root)
+            return None
         n_chunks = len(meta["chunk_ids"])
         retriever = None
         if n_chunks:

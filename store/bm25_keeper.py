@@ -3,7 +3,8 @@
 The index records the StateDB revision it was built at. After a write, the index that was fresh
 before it is extended with what the write changed (an ``IndexDelta``), when no other writer
 moved the revision in between; otherwise, and whenever a search finds the saved index stale
-(a crash mid-write, another process), it is rebuilt from the chunks in Chroma.
+(a crash mid-write, another process), it is rebuilt from the chunks in Chroma. Which index may
+be saved is the subject of :class:`BM25Keeper`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from store import bm25_files
 from store.bm25_index import BM25Index, ChunkRow
-from store.state import StateDB
+from store.state import Snapshot, StateDB
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ class IndexDelta:
     drop: set[str] = field(default_factory=set)  # papers whose indexed chunks are replaced
     rows: list[ChunkRow] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
+    #: False when the write also changed chunks it does not describe (a repair): rebuild then
+    complete: bool = True
 
     def replace(
         self,
@@ -52,68 +56,109 @@ class IndexDelta:
 
 
 class BM25Keeper:
-    """The index in memory and under ``root``; ``chunks`` reads every chunk for a rebuild."""
+    """The index in memory and under ``root``; ``chunks`` reads every chunk for a rebuild.
+
+    Only a *proven* index is saved: one built from a read during which no write was in flight
+    and the revision did not move (:meth:`StateDB.snapshot` before and after), or the writer's
+    own extension of a proven index by exactly what it wrote. While a write is in flight a
+    reader searches the index proven before it began; lacking one, it rebuilds into memory
+    only, for as long as that same write stays in flight: a save labelled with a revision must
+    hold every chunk committed at that revision.
+    """
 
     def __init__(self, root: Path, state: StateDB, chunks: ChunkSource) -> None:
         self.root = Path(root)
         self._state = state
         self._chunks = chunks
         self._index: BM25Index | None = None
+        self._key: Snapshot | None = None  # the snapshot self._index is exact for
 
     def is_fresh(self) -> bool:
         """Whether the saved index was built at the current revision (nothing is loaded)."""
         saved = BM25Index.saved_revision(self.root)
-        return saved is not None and saved == self._state.revision()
+        snap = self._state.snapshot()
+        return saved is not None and saved == snap.revision and snap.quiet
 
     def rebuild(self) -> None:
-        """Rebuild the index from the chunks in Chroma and save it."""
-        revision = self._state.revision()  # read first: a write meanwhile leaves it stale
-        rows, vectors = self._chunks()
-        self._keep(BM25Index.build(rows, revision=revision, vectors=vectors), "rebuilt")
+        """Rebuild the index from the chunks in Chroma; save it if the read was consistent."""
+        self._rebuild(self._state.snapshot())
 
     def current(self) -> BM25Index:
-        """The index at the current revision, rebuilt first when it is missing or stale."""
-        index = self._at(self._state.revision())
-        if index is not None:
-            return index
+        """The index for the store as it is now, rebuilt first when it is missing or stale."""
+        snap = self._state.snapshot()
+        if self._index is not None and self._key == snap:
+            return self._index
+        if snap.quiet:
+            index = self._proven_at(snap.revision)
+            if index is not None:
+                return index
+        elif len(snap.live) == 1:
+            # One write in flight, begun at revision - 1: the index proven then holds every
+            # paper committed before it, which beats re-reading every chunk per search.
+            index = self._proven_at(snap.revision - 1)
+            if index is not None:
+                return index
         log.info(
-            "BM25 index missing or stale (store revision %d): rebuilding from Chroma",
-            self._state.revision(),
+            "BM25 index missing or stale (store revision %d%s): rebuilding from Chroma",
+            snap.revision,
+            "" if snap.quiet else ", a write in flight",
         )
-        self.rebuild()
-        assert self._index is not None
-        return self._index
+        return self._rebuild(snap)
 
-    def after_write(self, start_revision: int, delta: IndexDelta) -> None:
-        """Extend the index that was fresh at ``start_revision`` when only this write's batches
-        moved the revision since; otherwise rebuild it from Chroma."""
-        revision = self._state.revision()
-        if delta.revisions == list(range(start_revision + 1, revision + 1)):
-            base = self._at(start_revision)
+    def after_write(self, start: Snapshot, delta: IndexDelta) -> None:
+        """Extend the index that was exact at ``start`` by this write's ``delta`` when nothing
+        else wrote since; otherwise rebuild it from Chroma."""
+        now = self._state.snapshot()
+        ours = delta.revisions == list(range(start.revision + 1, now.revision + 1))
+        if ours and delta.complete and start.quiet and now.quiet:
+            base = self._proven_at(start.revision)
             vectors = np.concatenate(delta.vectors) if delta.vectors else None
             index = None
             if base is not None:
                 index = base.updated(
-                    drop_papers=delta.drop, rows=delta.rows, vectors=vectors, revision=revision
+                    drop_papers=delta.drop, rows=delta.rows, vectors=vectors, revision=now.revision
                 )
             if index is not None:
-                self._keep(index, f"updated (+{len(delta.rows)} chunks)")
+                self._keep(index, now, f"updated (+{len(delta.rows)} chunks)")
                 return
-        self.rebuild()
+        self._rebuild(now)
 
     def forget(self) -> None:
         """Drop the copy in memory (the saved one stays)."""
         self._index = None
+        self._key = None
 
-    def _keep(self, index: BM25Index, how: str) -> None:
-        index.save(self.root)
-        self._index = index
-        log.info("BM25 index %s: %d chunks at revision %d", how, len(index), index.revision)
+    def _rebuild(self, before: Snapshot) -> BM25Index:
+        rows, vectors = self._chunks()
+        after = self._state.snapshot()
+        index = BM25Index.build(rows, revision=before.revision, vectors=vectors)
+        if before.quiet and after == before:
+            self._keep(index, before, "rebuilt")
+        else:
+            # Read while a write was in flight: good for this search, never saved.
+            self._index, self._key = index, (before if after == before else None)
+            log.info("BM25 index rebuilt in memory only (a write was in flight)")
+        return index
 
-    def _at(self, revision: int) -> BM25Index | None:
-        """The index built at ``revision`` (in memory or saved), else None."""
-        if self._index is None or self._index.revision != revision:
-            self._index = BM25Index.load(self.root)
-        if self._index is not None and self._index.revision == revision:
+    def _keep(self, index: BM25Index, snap: Snapshot, how: str) -> None:
+        """Save a proven index, unless the store moved on meanwhile (then it is only kept in
+        memory until the snapshot changes: a later revision's save must never be replaced
+        by an older one)."""
+        with bm25_files.save_lock(self.root):
+            saved = self._state.snapshot() == snap
+            if saved:
+                index.save(self.root)
+        self._index, self._key = index, snap
+        log.info("BM25 index %s: %d chunks at revision %d%s", how, len(index), index.revision,
+                 "" if saved else " (not saved: the store moved on)")  # fmt: skip
+
+    def _proven_at(self, revision: int) -> BM25Index | None:
+        """The proven index built at ``revision`` (in memory or saved), else None."""
+        quiet = Snapshot(revision)
+        if self._index is not None and self._key == quiet:
             return self._index
+        loaded = BM25Index.load(self.root)
+        if loaded is not None and loaded.revision == revision:
+            self._index, self._key = loaded, quiet
+            return loaded
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 SENTENCES_PER_CHUNK = 3
 #: A title longer than this (in word pieces) is cut in the chunk prefix so text still fits.
 MAX_TITLE_TOKENS = 96
+#: At most this many chunks per paper; text after the last one is not embedded. A pasted
+#: full-text page of 100,000 characters (the ingest's bound) makes about 190.
+MAX_CHUNKS = 250
+#: Only this much of an abstract is split and counted (MAX_CHUNKS chunks never hold more):
+#: a 20 MB abstract took 10 s and 400 MB to split into 58,000 chunks.
+MAX_CHUNKED_CHARS = 300_000
+#: A chunk whose words overlap a recent chunk's this much (Jaccard) repeats it and is skipped.
+NEAR_DUPLICATE = 0.8
+#: How many earlier chunks a chunk is compared with (exact repeats are caught at any distance).
+_RECENT = 16
 
 # Words that end with a period without ending the sentence (compared lower-case, no period).
 _ABBREVIATIONS = frozenset(
@@ -32,6 +43,12 @@ _ABBREVIATIONS = frozenset(
 # A sentence end: punctuation, optional closing quotes/brackets, whitespace.
 _END = re.compile(r"[.!?]+[\"')\]]*\s+")
 _WS = re.compile(r"\s+")
+# Dot leaders and rules (". . . .", "......", "____"): tables of contents and forms pasted as
+# abstracts made 179-290 near-identical chunks per paper that crowded out real results.
+# A leader never starts right after a word, so "method. . . ." keeps its period.
+_LEADER = re.compile(r"(?<!\w)(?:[.\u00b7\u2022\u2026_=*~-]\s?){4,}")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(r"\w+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -126,13 +143,20 @@ def chunk_paper(
     *,
     sentences_per_chunk: int = SENTENCES_PER_CHUNK,
     max_tokens: int = MAX_TOKENS,
+    max_chunks: int = MAX_CHUNKS,
 ) -> list[str]:
     """Chunks of ``"<title>\\n<sentences>"``, each at most ``max_tokens`` word pieces including
-    [CLS] and [SEP]; at least one chunk even for an empty abstract."""
-    title = _WS.sub(" ", title or "").strip()
+    [CLS] and [SEP]; at least one chunk even for an empty abstract.
+
+    Bounded and without filler: dot leaders and sentences without a letter are dropped,
+    a chunk that repeats a recent one (NEAR_DUPLICATE) is skipped, and at most ``max_chunks``
+    are made from the first MAX_CHUNKED_CHARS characters.
+    """
+    title = _WS.sub(" ", (title or "")[: MAX_TITLE_TOKENS * 40]).strip()
     if count_tokens([title])[0] > MAX_TITLE_TOKENS:
         title = _fit_words(title, MAX_TITLE_TOKENS)[0]
-    sentences = split_sentences(abstract)
+    text = _LEADER.sub(" ", (abstract or "")[:MAX_CHUNKED_CHARS])
+    sentences = [s for s in split_sentences(text) if _LETTERS.search(s)]
     if not sentences:
         return [title]
     budget = max_tokens - 2 - count_tokens([title])[0] - 1  # specials, the title, the newline
@@ -141,17 +165,37 @@ def chunk_paper(
     for sentence, n in zip(sentences, count_tokens(sentences), strict=True):
         units.extend(_fit_words(sentence, budget) if n > budget else [sentence])
     unit_tokens = dict(zip(units, count_tokens(units), strict=True))
-    chunks: list[str] = []
+    bodies: list[str] = []
     for group in _balanced_groups(units, max(1, sentences_per_chunk)):
         current: list[str] = []
         used = 0
         for unit in group:
             n = unit_tokens[unit]
             if current and used + n > budget:
-                chunks.append(title + "\n" + " ".join(current))
+                bodies.append(" ".join(current))
                 current, used = [], 0
             current.append(unit)
             used += n
         if current:
-            chunks.append(title + "\n" + " ".join(current))
-    return chunks
+            bodies.append(" ".join(current))
+    return [title + "\n" + body for body in _distinct(bodies, max(1, max_chunks))]
+
+
+def _distinct(bodies: list[str], limit: int) -> list[str]:
+    """The first ``limit`` bodies that do not repeat an earlier one: same words (any distance),
+    or Jaccard word overlap >= NEAR_DUPLICATE with one of the last _RECENT kept."""
+    seen: set[frozenset[str]] = set()
+    recent: deque[frozenset[str]] = deque(maxlen=_RECENT)
+    kept: list[str] = []
+    for body in bodies:
+        words = frozenset(w.lower() for w in _WORD.findall(body))
+        if words in seen or any(
+            len(words & other) >= NEAR_DUPLICATE * len(words | other) for other in recent
+        ):
+            continue
+        seen.add(words)
+        recent.append(words)
+        kept.append(body)
+        if len(kept) >= limit:
+            break
+    return kept

@@ -16,6 +16,7 @@ from typing import Any
 
 from store.chroma_conn import SCHEMA_VERSION, chunks_name, papers_name, parse_generation
 from store.embedder import Embedder
+from store.errors import StoreError
 from store.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class GenerationManager:
         self._state = state
         self._hnsw = dict(hnsw)
 
+    @property
+    def hnsw(self) -> dict[str, Any]:
+        return dict(self._hnsw)
+
     def _existing(self) -> dict[int, dict[str, Any]]:
         gens: dict[int, dict[str, Any]] = {}
         for col in self._client.list_collections():
@@ -79,11 +84,25 @@ class GenerationManager:
         stored = (cols[0].metadata or {}).get("embedder_id")
         return Generation(number, cols[0], cols[1], stored)
 
-    def open_active(self, embedder: Embedder) -> Generation:
+    def open_active(self, embedder: Embedder, *, where: str = "Chroma") -> Generation:
+        """The live generation. A pointer naming a generation this Chroma does not hold (say
+        chroma_url now names another server) is refused while the Chroma holds any other
+        generation: opening it would create it empty and drop the others as obsolete."""
         existing = self._existing()
         pointer = self._state.get_meta(GENERATION_KEY)
         if pointer is not None:
             number = int(pointer)
+            if number not in existing and existing:
+                held = ", ".join(str(n) for n in sorted(existing))
+                raise StoreError(
+                    f"this home's state points at store generation {number}, which {where} "
+                    f"does not hold (it holds generation {held}); nothing was changed",
+                    hint="Point chroma_url back at the Chroma this home was built with, or use "
+                    "a new home (--home) for this Chroma.",
+                )
+            if number not in existing:
+                log.warning("%s holds no paperbrief data: starting generation %d empty",
+                            where, number)  # fmt: skip
         else:
             complete = [
                 n
@@ -92,12 +111,19 @@ class GenerationManager:
             ]
             number = max(complete) if complete else max(existing, default=0) + 1
         gen = self._open(number, embedder, complete=True)
-        self._state.set_meta(GENERATION_KEY, str(number))
+        if pointer is None:
+            self._state.set_meta(GENERATION_KEY, str(number))
         for old in existing:
             if old < number:  # left by a reindex killed after its switch
                 log.info("dropping obsolete store generation %d", old)
                 self.drop(old)
         return gen
+
+    def reopen(self, gen: Generation) -> Generation:
+        """The same generation through this manager's (new) client, nothing created."""
+        papers = self._client.get_collection(papers_name(gen.number), embedding_function=None)
+        chunks = self._client.get_collection(chunks_name(gen.number), embedding_function=None)
+        return Generation(gen.number, papers, chunks, gen.embedder_id)
 
     def create_next(self, current: int, embedder: Embedder) -> Generation:
         """A fresh, incomplete generation above every existing one; half-built generations

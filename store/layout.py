@@ -6,7 +6,7 @@ home/
   bm25/            the BM25 index: idx-<revision>-<tag>/ folders and CURRENT naming the live one
   state.sqlite3    StateDB, the summary cache, digest history (each its own tables)
   digests/<id>/    every saved digest's files
-  run.lock         one run at a time (agent.lock.RunLock)
+  run.lock         one writer at a time (agent.lock)
 ```
 
 Renaming any of these strands the data of existing homes, so they are constants here, not

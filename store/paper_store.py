@@ -28,7 +28,9 @@ from store.collections import Generation, GenerationManager, embedder_compatible
 from store.embedder import Embedder
 from store.errors import EmbeddingMismatch
 from store.layout import StoreLayout
+from store.read_retry import retry_transient, retrying_read
 from store.reading import ReadMixin
+from store.records import chunk_slots
 from store.reindex import rebuild_generation
 from store.results import StoreStats
 from store.search import SearchMixin
@@ -72,19 +74,45 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         self._mismatch: tuple[str, str] | None = None
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": ef_construction}
         self._client: Any = None
+        self._gen: Generation
+        self._read_depth = 0
         try:
-            self._client = open_client(self.layout.chroma, self.chroma_url)
-            with self._errors():
-                limit = int(self._client.get_max_batch_size())
-                self._batches = ChromaBatches(min(limit, max_batch_size or limit), on_write)
-                self._gens = GenerationManager(self._client, self.state, hnsw)
-                self._gen: Generation = self._gens.open_active(embedder)
-                self._check_embedder(allow_mismatch)
+
+            def connect() -> None:
+                self._client = open_client(self.layout.chroma, self.chroma_url)
+                with self._errors():
+                    limit = int(self._client.get_max_batch_size())
+                    self._batches = ChromaBatches(min(limit, max_batch_size or limit), on_write)
+                    self._gens = GenerationManager(self._client, self.state, hnsw)
+                    self._gen = self._gens.open_active(embedder, where=self._where_label())
+                    self._check_embedder(allow_mismatch)
+
+            retry_transient(connect)  # opening reads too: another writer can disturb it
         except BaseException:
             self.close()  # a store that failed to open holds no files or connections
             raise
 
+    # Reads retry on the errors a concurrent writer causes (store.read_retry).
+    search = retrying_read(SearchMixin.search)
+    get_many = retrying_read(ReadMixin.get_many)
+    list_papers = retrying_read(ReadMixin.list_papers)
+    paper_vectors = retrying_read(ReadMixin.paper_vectors)
+    chunks_of = retrying_read(ReadMixin.chunks_of)
+    verify = retrying_read(ReadMixin.verify)
+
     # --- plumbing -----------------------------------------------------------------------------
+    def _reopen(self) -> None:
+        """A fresh Chroma client on the same generation (the old one's view can be stale)."""
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.debug("chroma client close failed", exc_info=True)
+        self._client = open_client(self.layout.chroma, self.chroma_url)
+        self._gens = GenerationManager(self._client, self.state, self._gens.hnsw)
+        self._gen = self._gens.reopen(self._gen)
+
     def _errors(self) -> Any:
         return chroma_errors(self.chroma_url)
 
@@ -141,6 +169,7 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         if stored != self.embedder.model_id:
             self._gens.record_embedder(self._gen, self.embedder)
 
+    @retrying_read
     def stats(self) -> StoreStats:
         with self._errors():
             papers, chunks = self._papers.count(), self._chunks.count()
@@ -162,16 +191,27 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         return self._bm25.current()
 
     def _chunk_rows(self) -> tuple[list[ChunkRow], np.ndarray | None]:
-        """Every chunk of the live generation, for a BM25 rebuild."""
+        """Every chunk of the live generation, for a BM25 rebuild, less those outside their
+        record's slots (a dead write's leftovers: the record commits the other version)."""
         with self._errors():
+            papers = self._batches.get_all(self._papers, where=None, include=["metadatas"])
             got = self._batches.get_all(
                 self._chunks, where=None, include=["metadatas", "documents", "embeddings"]
             )
-        rows = [
-            ChunkRow.from_chroma(cid, meta, doc)
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+        slots = {
+            pid: chunk_slots(meta)
+            for pid, meta in zip(papers["ids"], papers["metadatas"], strict=True)
+        }
+        keep = [
+            i
+            for i, meta in enumerate(got["metadatas"])
+            if (pid := str((meta or {}).get("paper_id"))) not in slots
+            or int((meta or {}).get("n", -1)) in slots[pid]
         ]
-        return rows, (np.asarray(got["embeddings"], dtype=np.float32) if rows else None)
+        rows = [ChunkRow.from_chroma(got["ids"][i], got["metadatas"][i], got["documents"][i])
+                for i in keep]  # fmt: skip
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)[keep] if rows else None
+        return rows, vectors
 
     # --- maintenance --------------------------------------------------------------------------
     def reindex(
@@ -194,13 +234,16 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
                 page_size=self._papers_per_batch,
                 progress=progress,
             )
-            self.state.bump_revision()
-            old = self._gen
-            self._gens.activate(new_gen, new_embedder)
-            self._gen = new_gen
-            self.embedder = new_embedder
-            self._mismatch = None
-            self._gens.drop(old.number)
+            token, _ = self.state.begin_write()
+            try:
+                old = self._gen
+                self._gens.activate(new_gen, new_embedder)
+                self._gen = new_gen
+                self.embedder = new_embedder
+                self._mismatch = None
+                self._gens.drop(old.number)
+            finally:
+                self.state.end_write(token)
             self._bm25.rebuild()
         log.info("reindexed %d papers into generation %d", count, new_gen.number)
         return count

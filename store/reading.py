@@ -35,10 +35,10 @@ class ReadMixin:
         found = self._fetch_papers(ids)
         return [found[pid][0] for pid in ids if pid in found]
 
-    def _fetch_papers(self, ids: Sequence[str]) -> dict[str, tuple[dict, int]]:
-        """paper id -> (paper dict, number of chunks it committed)."""
+    def _fetch_papers(self, ids: Sequence[str]) -> dict[str, tuple[dict, range]]:
+        """paper id -> (paper dict, the chunk slots its record commits)."""
         wanted = list(dict.fromkeys(ids))
-        found: dict[str, tuple[dict, int]] = {}
+        found: dict[str, tuple[dict, range]] = {}
         with self._errors():
             for sl in slices(len(wanted), self._batches.size):
                 got = self._papers.get(ids=wanted[sl], include=["metadatas", "documents"])
@@ -46,7 +46,7 @@ class ReadMixin:
                     got["ids"], got["metadatas"], got["documents"], strict=True
                 ):
                     record = rec_mod.record_from_chroma(pid, doc or "", meta or {})
-                    found[pid] = (record, int((meta or {}).get("n_chunks", 0)))
+                    found[pid] = (record, rec_mod.chunk_slots(meta))
         return found
 
     def list_papers(
@@ -92,37 +92,40 @@ class ReadMixin:
         return np.stack([vectors[pid] for pid in ids])
 
     def chunks_of(self, paper_id: str) -> list[dict]:
-        """The chunks stored for one paper, in order: ``{"id", "n", "text"}``."""
+        """The chunks a paper's record commits, in order: ``{"id", "n", "text"}`` (a write that
+        died part-way may have left others beside them)."""
         with self._errors():
+            record = self._papers.get(ids=[paper_id], include=["metadatas"])
             got = self._chunks.get(where={"paper_id": paper_id}, include=["metadatas", "documents"])
+        slots = rec_mod.chunk_slots(record["metadatas"][0] if record["ids"] else None)
         rows = [
             {"id": cid, "n": int((meta or {}).get("n", -1)), "text": doc or ""}
             for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
         ]
-        return sorted(rows, key=lambda r: r["n"])
+        return sorted((r for r in rows if r["n"] in slots), key=lambda r: r["n"])
 
     def verify(self) -> dict[str, int]:
-        """Consistency counts: ``orphan_chunks`` (no paper record, or beyond the record's chunk
-        count: left by a crash until the paper is upserted again) and ``missing_chunks``
+        """Consistency counts: ``orphan_chunks`` (no paper record, or outside the record's chunk
+        slots: left by a crash until the next write repairs it) and ``missing_chunks``
         (chunks a committed paper should have but does not; always 0 unless Chroma lost data)."""
         with self._errors():
             papers = self._batches.get_all(self._papers, where=None, include=["metadatas"])
             chunks = self._batches.get_all(self._chunks, where=None, include=["metadatas"])
-        n_chunks = {
-            pid: int((meta or {}).get("n_chunks", 0))
+        slots = {
+            pid: rec_mod.chunk_slots(meta)
             for pid, meta in zip(papers["ids"], papers["metadatas"], strict=True)
         }
         seen: set[tuple[str, int]] = set()
         orphans = 0
         for meta in chunks["metadatas"]:
             pid, n = str((meta or {}).get("paper_id")), int((meta or {}).get("n", -1))
-            if pid not in n_chunks or not 0 <= n < n_chunks[pid]:
+            if pid not in slots or n not in slots[pid]:
                 orphans += 1
             else:
                 seen.add((pid, n))
-        expected = sum(n_chunks.values())
+        expected = sum(len(r) for r in slots.values())
         return {
-            "papers": len(n_chunks),
+            "papers": len(slots),
             "chunks": len(chunks["ids"]),
             "orphan_chunks": orphans,
             "missing_chunks": expected - len(seen),

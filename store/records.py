@@ -48,8 +48,13 @@ _SCALAR_FIELDS = (
 )
 #: Chunk metadata that copies paper fields (a change to these rewrites the chunks' metadata).
 CHUNK_FILTER_FIELDS = ("published_ts", "source", "primary_category", "categories")
-#: Bookkeeping keys that are not part of the paper dict.
-INTERNAL_KEYS = ("n_chunks", "published_ts", "updated_ts", "title", "ingested_at", "extra_json")
+#: Bookkeeping keys that are not part of the paper dict. A paper's chunks are
+#: ``<id>#<slot>`` for slots in [chunk_base, n_chunks): a new version is written to slots the
+#: old one does not use, so old and new chunks coexist until the record (the commit) switches
+#: the range, and a crash in between leaves the paper whole in one version or the other.
+INTERNAL_KEYS = (
+    "n_chunks", "chunk_base", "published_ts", "updated_ts", "title", "ingested_at", "extra_json"
+)  # fmt: skip
 
 _WS = re.compile(r"\s+")
 
@@ -103,12 +108,16 @@ def paper_document(rec: Mapping[str, Any]) -> str:
     return f"{rec['title']}\n\n{rec['abstract']}"
 
 
-def paper_metadata(rec: Mapping[str, Any], *, ingested_at: str, n_chunks: int) -> dict[str, Any]:
+def paper_metadata(
+    rec: Mapping[str, Any], *, ingested_at: str, n_chunks: int, chunk_base: int = 0
+) -> dict[str, Any]:
+    """``n_chunks`` is the end of the paper's chunk slots, ``chunk_base`` their start."""
     meta: dict[str, Any] = {
         "title": rec["title"],
         "content_hash": rec["content_hash"],
         "ingested_at": ingested_at,
         "n_chunks": int(n_chunks),
+        "chunk_base": int(chunk_base),
         "extra_json": json.dumps(rec["extra"], sort_keys=True, ensure_ascii=False, default=str),
     }
     for key in _SCALAR_FIELDS:
@@ -121,6 +130,10 @@ def paper_metadata(rec: Mapping[str, Any], *, ingested_at: str, n_chunks: int) -
         ts = to_epoch(rec.get(key))
         if ts is not None:
             meta[ts_key] = ts
+    if "published_ts" not in meta and (ts := to_epoch(ingested_at)) is not None:
+        # Undated papers (pasted pages) are dated by their ingest time, so every date window
+        # (search, ask, summarize, digest) treats them alike; ``published`` stays None.
+        meta["published_ts"] = ts
     return meta
 
 
@@ -136,9 +149,23 @@ def chunk_id(paper_id: str, n: int) -> str:
     return f"{paper_id}#{n}"
 
 
+def chunk_slots(meta: Mapping[str, Any] | None) -> range:
+    """The chunk slots a paper record commits (empty without a record)."""
+    meta = meta or {}
+    return range(int(meta.get("chunk_base", 0)), int(meta.get("n_chunks", 0)))
+
+
+def first_slot(old: range | None, count: int) -> int:
+    """Where a new version of ``count`` chunks starts: in slots the old version leaves free."""
+    if old is None or not old:
+        return 0
+    return 0 if old.start >= count else old.stop
+
+
 def comparable(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """Metadata minus what changes on every write, to tell real metadata changes apart."""
-    return {k: v for k, v in (meta or {}).items() if k not in ("ingested_at", "n_chunks")}
+    skip = ("ingested_at", "n_chunks", "chunk_base")
+    return {k: v for k, v in (meta or {}).items() if k not in skip}
 
 
 def chunk_fields(meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -209,9 +236,11 @@ def prepare_batch(
     recs: list[dict[str, Any]],
     embed: Callable[[list[str]], np.ndarray],
     ingested_at: Callable[[dict[str, Any]], str],
+    old_slots: Mapping[str, range] | None = None,
 ) -> PreparedBatch:
     """Chunk, embed (all chunks of the batch in one call, so they sort by length together) and
-    build the rows; a paper's vector is the normalised mean of its chunk vectors."""
+    build the rows; a paper's vector is the normalised mean of its chunk vectors. A paper in
+    ``old_slots`` (its stored version's slots) gets slots that version does not use."""
     from store.chunking import chunk_paper
 
     per_paper = [chunk_paper(r["title"], r["abstract"]) for r in recs]
@@ -223,9 +252,12 @@ def prepare_batch(
     paper_vecs = np.zeros((len(recs), vectors.shape[1] if len(texts) else 0), dtype=np.float32)
     pos = 0
     for i, (rec, chunks) in enumerate(zip(recs, per_paper, strict=True)):
-        pmeta = paper_metadata(rec, ingested_at=ingested_at(rec), n_chunks=len(chunks))
+        base = first_slot((old_slots or {}).get(rec["id"]), len(chunks))
+        pmeta = paper_metadata(
+            rec, ingested_at=ingested_at(rec), n_chunks=base + len(chunks), chunk_base=base
+        )
         paper_metas.append(pmeta)
-        for n in range(len(chunks)):
+        for n in range(base, base + len(chunks)):
             chunk_ids.append(chunk_id(rec["id"], n))
             chunk_metas.append(chunk_metadata(pmeta, rec["id"], n))
         mean = vectors[pos : pos + len(chunks)].mean(axis=0)

@@ -6,7 +6,8 @@ Kept apart from PaperStore's writing code; it reads through the same collections
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+_Row = TypeVar("_Row", DenseChunk, SparseChunk)
 #: Papers fetched beyond k per round, in case some chunks belong to papers without a record
 #: (left by a crashed upsert that the next one has not completed yet).
 _SLACK = 5
@@ -37,11 +39,14 @@ class SearchMixin:
     #: HNSW over-fetch stops here (n=800 ~23 ms, n=1600 ~140 ms at 52k chunks); a filter that
     #: would need more is scored exactly instead.
     overfetch_max: int = 800
+    #: Each arm fetches 4x more chunks while the ones it has belong to fewer than k papers
+    #: (a long paper's many chunks crowd the list), up to this many chunks.
+    fetch_max: int = 2_000
 
     def _errors(self) -> Any: ...
     def _require_matching_embedder(self) -> None: ...
     def _current_bm25(self) -> BM25Index: ...
-    def _fetch_papers(self, ids: Any) -> dict[str, tuple[dict, int]]: ...
+    def _fetch_papers(self, ids: Any) -> dict[str, tuple[dict, range]]: ...
     def _after_embed(self, vectors: np.ndarray) -> None: ...
 
     def search(
@@ -57,8 +62,9 @@ class SearchMixin:
     ) -> list[StoreHit]:
         """The k best papers for ``query``, one hit per paper, best first.
 
-        hybrid = dense top-N chunks + BM25 top-N chunks (N = max(50, 8k)) fused by reciprocal
-        rank (k_rrf 60); a paper scores its best chunk. Filters apply to both arms.
+        hybrid = dense top-N chunks + BM25 top-N chunks (N = max(50, 8k), more while an arm's
+        chunks name fewer than k papers) fused by reciprocal rank (k_rrf 60); a paper scores its
+        best chunk. Filters apply to both arms.
         """
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"unknown search mode {mode!r}: use hybrid, dense or bm25")
@@ -82,9 +88,13 @@ class SearchMixin:
             if mode in ("hybrid", "dense"):
                 query_vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
                 self._after_embed(query_vec[None, :])
-                dense = self._dense_chunks(query_vec, n, filters, bm25)
+                dense = self._for_papers(
+                    lambda m: self._dense_chunks(query_vec, m, filters, bm25), n, k
+                )
             if mode in ("hybrid", "bm25"):
-                sparse = [SparseChunk(*row) for row in bm25.search(query, n, **filters)]
+                sparse = self._for_papers(
+                    lambda m: [SparseChunk(*row) for row in bm25.search(query, m, **filters)], n, k
+                )
             if mode == "hybrid":
                 ranked = fuse(dense, sparse)
             elif mode == "dense":
@@ -105,6 +115,19 @@ class SearchMixin:
             )
             for c, paper, _ in chosen
         ]
+
+    def _for_papers(self, fetch: Callable[[int], list[_Row]], n: int, k: int) -> list[_Row]:
+        """``fetch(n)``, and while its full answer names fewer than k papers, ``fetch`` 4x more
+        (up to fetch_max chunks): one paper's 200 chunks must not leave 3 papers for k=10."""
+        want = n
+        while True:
+            rows = fetch(want)
+            if len(rows) < want or want >= self.fetch_max:
+                return rows
+            if len({row.paper_id for row in rows}) >= k:
+                return rows
+            log.debug("%d chunks name fewer than %d papers; fetching more", len(rows), k)
+            want = min(4 * want, self.fetch_max)
 
     def _query(self, query_vec: np.ndarray, n: int, where: dict | None = None) -> list[DenseChunk]:
         # Distances only: metadata and documents for 80 rows cost more than the search itself;
@@ -158,9 +181,9 @@ class SearchMixin:
 
     def _with_records(
         self, ranked: list[PaperCandidate], k: int
-    ) -> list[tuple[PaperCandidate, dict, int]]:
-        """The top k candidates that have a paper record, with the record and its chunk count."""
-        chosen: list[tuple[PaperCandidate, dict, int]] = []
+    ) -> list[tuple[PaperCandidate, dict, range]]:
+        """The top k candidates that have a paper record, with the record and its chunk slots."""
+        chosen: list[tuple[PaperCandidate, dict, range]] = []
         pos = 0
         while len(chosen) < k and pos < len(ranked):
             window = ranked[pos : pos + k - len(chosen) + _SLACK]
@@ -170,11 +193,17 @@ class SearchMixin:
                 if cand.paper_id not in papers:
                     log.debug("chunk of %s has no paper record yet; skipped", cand.paper_id)
                 elif len(chosen) < k:
-                    chosen.append((cand, *papers[cand.paper_id]))
+                    record, slots = papers[cand.paper_id]
+                    if _slot(cand.best_chunk_id) not in slots:
+                        # a chunk a killed update left behind (cleaned at the next write): the
+                        # paper is judged by the chunks its record commits, in _complete
+                        cand.best_chunk_id = f"{cand.paper_id}#{slots.start}"
+                        cand.best_chunk_text = cand.dense_similarity = None
+                    chosen.append((cand, record, slots))
         return chosen
 
     def _complete(
-        self, chosen: list[tuple[PaperCandidate, dict, int]], query_vec: np.ndarray | None
+        self, chosen: list[tuple[PaperCandidate, dict, range]], query_vec: np.ndarray | None
     ) -> None:
         """Fill in, with one lookup by chunk id, the best chunk's text where only BM25 saw it
         and the best-chunk cosine of papers found by BM25 alone: that cosine is the evidence
@@ -184,9 +213,9 @@ class SearchMixin:
             need_sim = {c.paper_id: c for c, _, _ in chosen if c.dense_similarity is None}
         need_text = {c.best_chunk_id: c for c, _, _ in chosen if c.best_chunk_text is None}
         ids = set(need_text)
-        for cand, _, n_chunks in chosen:
+        for cand, _, slots in chosen:
             if cand.paper_id in need_sim:
-                ids.update(f"{cand.paper_id}#{n}" for n in range(n_chunks))
+                ids.update(f"{cand.paper_id}#{n}" for n in slots)
         if not ids:
             return
         include = ["documents", "embeddings"] if need_sim else ["documents"]
@@ -199,3 +228,9 @@ class SearchMixin:
                 sim = float(np.asarray(got["embeddings"][i], dtype=np.float32) @ query_vec)
                 if cand.dense_similarity is None or sim > cand.dense_similarity:
                     cand.dense_similarity = sim
+
+
+def _slot(chunk_id: str) -> int:
+    """``<paper id>#<slot>`` -> slot (-1 when the id has no slot)."""
+    _, _, slot = chunk_id.rpartition("#")
+    return int(slot) if slot.isdigit() else -1

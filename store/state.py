@@ -1,15 +1,22 @@
 """Small facts that must survive between runs, in one SQLite file (home/state.sqlite3).
 
 One table per concern: ``meta`` (key/value strings: active store generation, embedder id, ...),
-``watermarks`` (how far each source has been read), ``revision`` (a counter bumped before every
-write to the store, so derived indexes know when they are stale). WAL mode lets a reader (the
-CLI's ``status``) look while a run writes.
+``watermarks`` (how far each source has been read), ``revision`` (a counter bumped when a write
+to the store begins and again when it ends, so derived indexes know when they are stale) and
+``writes`` (the writes in flight: who, and which papers they touch). A reader can prove that what
+it read is a consistent state: no write in flight and the revision unchanged across the read
+(see :meth:`StateDB.snapshot`). WAL mode lets a reader look while a run writes.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import sqlite3
 import threading
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +27,47 @@ CREATE TABLE IF NOT EXISTS watermarks (
 );
 CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS writes (
+    token TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, started TEXT NOT NULL,
+    papers TEXT NOT NULL DEFAULT '[]'
+);
 """
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The revision and the live writes at one instant (read in one transaction)."""
+
+    revision: int
+    live: frozenset[str] = frozenset()
+
+    @property
+    def quiet(self) -> bool:
+        """No write in flight: what is in Chroma now is the whole state at ``revision``."""
+        return not self.live
+
+
+@dataclass(frozen=True)
+class DeadWrite:
+    """A write whose process died before it ended: the papers it may have left half-updated."""
+
+    token: str
+    papers: list[str]
+
+
+def _alive(pid: int, host: str) -> bool:
+    """Whether the writer may still run (another host's process is assumed to)."""
+    if pid <= 0:  # abandoned (0); and os.kill must never see a pid <= 0
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class StateDB:
@@ -96,6 +143,77 @@ class StateDB:
                 "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value"
             ).fetchone()
         return int(row[0])
+
+    # --- writes in flight -----------------------------------------------------------------------
+    def begin_write(self) -> tuple[str, int]:
+        """Register a write and bump the revision, atomically: (token, revision)."""
+        token = uuid.uuid4().hex
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT INTO writes (token, pid, host, started) VALUES (?, ?, ?, ?)",
+                (token, os.getpid(), socket.gethostname(), datetime.now(UTC).isoformat()),
+            )
+            row = self._conn.execute(
+                "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value"
+            ).fetchone()
+        return token, int(row[0])
+
+    def note_papers(self, token: str, paper_ids: list[str]) -> None:
+        """Record papers a write is about to change, so a crash can be repaired."""
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            row = self._conn.execute("SELECT papers FROM writes WHERE token = ?", (token,))
+            found = row.fetchone()
+            if found is None:
+                return
+            papers = sorted({*json.loads(found[0]), *paper_ids})
+            self._conn.execute(
+                "UPDATE writes SET papers = ? WHERE token = ?", (json.dumps(papers), token)
+            )
+
+    def end_write(self, token: str) -> int:
+        """Unregister a write and bump the revision again (so anything read while it was in
+        flight is stale); returns the new revision."""
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("DELETE FROM writes WHERE token = ?", (token,))
+            row = self._conn.execute(
+                "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value"
+            ).fetchone()
+        return int(row[0])
+
+    def abandon_write(self, token: str) -> None:
+        """A write that failed part-way: no longer in flight (the revision moves), but its
+        entry stays, as a dead one, for the next write to repair its papers."""
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("UPDATE writes SET pid = 0 WHERE token = ?", (token,))
+            self._conn.execute("UPDATE revision SET value = value + 1 WHERE id = 1")
+
+    def snapshot(self) -> Snapshot:
+        """The revision and the writes in flight whose process is alive (a killed writer's
+        entry stays until the next write repairs it, but no longer counts as in flight)."""
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN")
+            revision = self._conn.execute("SELECT value FROM revision WHERE id = 1").fetchone()
+            rows = self._conn.execute("SELECT token, pid, host FROM writes").fetchall()
+        live = frozenset(token for token, pid, host in rows if _alive(pid, host))
+        return Snapshot(int(revision[0]), live)
+
+    def dead_writes(self) -> list[DeadWrite]:
+        with self._lock:
+            rows = self._conn.execute("SELECT token, pid, host, papers FROM writes").fetchall()
+        return [
+            DeadWrite(token, json.loads(papers))
+            for token, pid, host, papers in rows
+            if not _alive(pid, host)
+        ]
+
+    def forget_write(self, token: str) -> None:
+        """Drop a dead write's entry once its papers are repaired."""
+        with self._lock:
+            self._conn.execute("DELETE FROM writes WHERE token = ?", (token,))
 
     def close(self) -> None:
         with self._lock:

@@ -26,10 +26,19 @@ request asked for: a forced tool call when it sent ``tools``, JSON content for
 get the completion as SSE chunks ending in ``data: [DONE]`` (with a usage chunk when
 ``stream_options.include_usage`` is set). Pass ``api_key="..."`` to answer 401 to requests
 without ``Authorization: Bearer <key>``; ``delay`` sleeps before answering (timeouts).
+
+A server that is not the OpenAI API: ``html_page("Open WebUI")`` answers 200 with a web page.
+
+A slow local server like llama.cpp: ``OpenAIServer(slots=1)`` computes one request at a time,
+and ``Reply(work=s)`` (or ``working(item, s)``) is ``s`` seconds of computing that holds a slot
+and goes on after the client gave up, so later requests queue behind abandoned ones.
+``server.peak_in_flight`` is the most chat requests it was handling at once;
+``server.computed`` the (start, end) times of each finished computation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -45,10 +54,12 @@ __all__ = [
     "Reply",
     "chat_completion",
     "error_body",
+    "html_page",
     "sse_chunks",
     "structured",
     "text_reply",
     "tool_call",
+    "working",
 ]
 
 
@@ -58,6 +69,7 @@ class Reply:
     body: dict[str, Any] | str | bytes | None = None
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    work: float = 0.0  # seconds computing in a server slot, finished even if the client left
 
 
 @dataclass
@@ -137,6 +149,23 @@ def text_reply(text: str, **kw: Any) -> Reply:
     return Reply(body=chat_completion(text, **kw))
 
 
+def html_page(title: str = "Open WebUI", status: int = 200) -> Reply:
+    """What a web app on the endpoint's host answers: HTML, not the API's JSON."""
+    page = f"<!doctype html><html><head><title>{title}</title></head><body>app</body></html>"
+    return Reply(status, page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def working(item: Scripted, seconds: float) -> Handler:
+    """``item`` (a Reply, a body or a handler) answered after ``seconds`` of slot-bound work."""
+
+    def handle(request: Any) -> Reply:
+        reply = item(request) if callable(item) and not isinstance(item, Reply | dict) else item
+        reply = reply if isinstance(reply, Reply) else Reply(body=reply)
+        return Reply(reply.status, reply.body, reply.delay, dict(reply.headers), work=seconds)
+
+    return handle
+
+
 def structured(payload: dict[str, Any] | str, **kw: Any) -> Handler:
     """A handler answering with ``payload`` in the structured style the request asked for.
 
@@ -189,10 +218,15 @@ class OpenAIServer:
         *,
         models: Iterable[str] = ("test-model",),
         api_key: str | None = None,
+        slots: int | None = None,
     ) -> None:
         self.handler = handler
         self.models = list(models)
         self.api_key = api_key
+        self._slots = threading.Semaphore(slots) if slots else None
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.computed: list[tuple[float, float]] = []
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Scripted] = deque()
         self._lock = threading.Lock()
@@ -282,12 +316,32 @@ class OpenAIServer:
             data = [{"id": m, "object": "model", "owned_by": "test"} for m in self.models]
             reply = Reply(body={"object": "list", "data": data})
         elif method == "POST" and path.endswith("/chat/completions"):
-            reply = self._next(body)
+            with self._lock:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                reply = self._next(body)
+                if reply.work and not self._compute(reply.work):
+                    return
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
         else:
             reply = Reply(404, error_body(f"no route {method} {path}"))
         if reply.delay and self._stopping.wait(reply.delay):
             return
         self._write(h, reply, body)
+
+    def _compute(self, seconds: float) -> bool:
+        """Hold a slot for ``seconds`` whether or not the client still waits; False if the
+        server is stopping."""
+        with self._slots or contextlib.nullcontext():
+            started = time.time()
+            if self._stopping.wait(seconds):
+                return False
+            with self._lock:
+                self.computed.append((started, time.time()))
+        return True
 
     def _write(self, h: BaseHTTPRequestHandler, reply: Reply, request: Any) -> None:
         headers = dict(reply.headers)

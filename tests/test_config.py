@@ -160,8 +160,9 @@ def test_flat_and_nested_env_vars_both_work(monkeypatch):
     assert settings.llm.base_url == "http://127.0.0.1:1/v1"
 
 
-def test_a_flat_env_list_that_is_not_json_names_the_variable(monkeypatch):
-    monkeypatch.setenv("PAPERBRIEF_EMAIL_TO", "a@example.org")
+def test_a_flat_env_list_that_is_broken_json_names_the_variable(monkeypatch):
+    # A plain value is a one-item list (tests/test_untrusted_input.py); broken JSON is an error.
+    monkeypatch.setenv("PAPERBRIEF_EMAIL_TO", '["a@example.org"')
     with pytest.raises(ConfigError) as info:
         Settings.load()
     assert "PAPERBRIEF_EMAIL_TO" in str(info.value) and '["a", "b"]' in info.value.hint

@@ -12,9 +12,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
+from feeds import arxiv_rss, summary_reply
 from httpserver import LocalHTTPServer, Resp
 from openai_server import OpenAIServer, structured
 from smtpserver import smtp_server
@@ -39,38 +39,13 @@ def feed_papers(n_per_topic: int = 3) -> list[dict]:
 
 
 def rss(papers: list[dict], day: str = "Thu, 26 Nov 2026 00:00:00 -0500") -> bytes:
-    items = "".join(
-        f"""<item><title>{escape(p["title"])}</title>
-<link>https://arxiv.org/abs/{p["arxiv_id"]}</link>
-<description>arXiv:{p["arxiv_id"]}v1 Announce Type: new
-Abstract: {escape(p["abstract"])}</description>
-<guid isPermaLink="false">oai:arXiv.org:{p["arxiv_id"]}v1</guid>
-{"".join(f"<category>{c}</category>" for c in p["categories"])}
-<pubDate>{day}</pubDate><arxiv:announce_type>new</arxiv:announce_type>
-<dc:creator>{escape(", ".join(p["authors"]))}</dc:creator></item>"""
-        for p in papers
-    )
-    return f"""<?xml version='1.0' encoding='UTF-8'?>
-<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
- version="2.0"><channel><title>cs.LG updates on arXiv.org</title>
-<link>http://rss.arxiv.org/rss/cs.LG</link><description>cs.LG updates</description>
-<pubDate>{day}</pubDate>{items}</channel></rss>""".encode()
+    return arxiv_rss(papers, day)
 
 
 def model_reply(request: dict):
     """Answers summary requests with a plain, faithful summary and theme requests with a name."""
-    text = json.dumps(request)
-    if "SummaryDraft" in text:
-        return structured(
-            {
-                "tldr": "The authors study a learning problem and report that their idea helps.",
-                "summary": "The paper looks at a known problem. The authors try a new approach. "
-                "They report that it works better than older ones.",
-                "why_it_matters": "It could make this kind of work easier.",
-                "key_terms": [],
-                "tags": ["learning"],
-            }
-        )(request)
+    if "SummaryDraft" in json.dumps(request):
+        return summary_reply(request)
     prompt = request["messages"][-1]["content"].lower()
     name = "Robots" if "robot" in prompt else "Molecules" if "molecul" in prompt else "Weather"
     return structured({"name": name, "overview": f"New work on {name.lower()}."})(request)
@@ -268,3 +243,54 @@ max_papers = 3
     assert 0 < len(summary_calls) <= 6 < len(servers["papers"])
     # theme names: at most one call per theme of each 3-paper digest (a handful, never per paper)
     assert len(bodies) - len(summary_calls) <= 2 * 2
+
+
+ROBOT_BIB = """@article{walkN,
+  title = {Learning Quadruped Locomotion Gaits on Rough Terrain N},
+  author = {M{\\"u}ller, J{\\"o}rg},
+  abstract = {A legged robot learns to walk and grasp with reinforcement learning.},
+  year = {2024}
+}
+"""
+
+
+def robot_bib(n: int) -> str:
+    return ROBOT_BIB.replace("N", str(n))
+
+
+def library_of(config: Path, home: Path, profile: str) -> list[dict]:
+    argv = ["--config", str(config), "--home", str(home), "library", "list", "-p", profile]
+    result = CliRunner().invoke(app, [*argv, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_run_reimports_a_profiles_library_file_when_it_changes(servers, tmp_path):
+    cfg, home, bib = servers["config"], tmp_path / "home", tmp_path / "zotero.bib"
+    bib.write_text(robot_bib(1), encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8")
+        + f'[profiles.robots]\nlibrary = ["{bib}"]\nto = ["robots@example.org"]\n',
+        encoding="utf-8",
+    )
+    first = invoke(cfg, home, "--json")
+    assert first.exit_code == 0, first.output
+    assert any("re-imported" in n for n in json.loads(first.stdout)["report"]["notes"])
+    [item] = library_of(cfg, home, "robots")
+    assert item["title"] == "Learning Quadruped Locomotion Gaits on Rough Terrain 1"
+
+    unchanged = invoke(cfg, home, "--json")
+    assert unchanged.exit_code == 0, unchanged.output
+    assert not any("re-imported" in n for n in json.loads(unchanged.stdout)["report"]["notes"])
+
+    bib.write_text(robot_bib(1) + robot_bib(2), encoding="utf-8")
+    assert invoke(cfg, home, "--json").exit_code == 0
+    assert len(library_of(cfg, home, "robots")) == 2
+
+    # a broken export: the run says which file and line, exits 1, and keeps the library it had
+    bib.write_text(robot_bib(3)[:-3], encoding="utf-8")
+    broken = invoke(cfg, home)
+    assert broken.exit_code == 1
+    said = " ".join(broken.output.split())
+    assert "zotero.bib" in said and "line" in said and "library step failed" in said
+    assert len(library_of(cfg, home, "robots")) == 2

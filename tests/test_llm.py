@@ -12,6 +12,7 @@ from openai_server import OpenAIServer, Reply, chat_completion, error_body, stru
 
 from agent.config import Settings
 from agent.llm.chat import check_endpoint, make_llm
+from agent.llm.endpoints import RequestPolicy
 from agent.llm.errors import LLMCallError
 from agent.llm.loop import run_sync
 from agent.models import SummaryDraft
@@ -128,15 +129,18 @@ def test_429_then_success_is_retried_with_backoff(server):
     assert second.time - first.time >= 0.2  # Retry-After honoured
 
 
-def test_timeout_is_retryable_and_retried(server):
-    server.queue(Reply(delay=1.5, body=chat_completion("late")), Reply(delay=1.5))
-    llm = make_llm(settings_for(server.url, llm_timeout=0.3, llm_max_retries=1), backoff=0.01)
+def test_timeout_to_a_hosted_api_is_retryable_and_retried(server):
+    # Each request gets llm_timeout plus 1 s per 20 prompt tokens: 0.3 + 22/20 = 1.4 s here.
+    server.queue(Reply(delay=3, body=chat_completion("late")), Reply(delay=3))
+    settings = settings_for(server.url, llm_timeout=0.3, llm_max_retries=1)
+    hosted = RequestPolicy.from_settings(settings, local=False)  # as if it were a hosted API
+    llm = make_llm(settings, backoff=0.01, policy=hosted)
     started = time.perf_counter()
     with pytest.raises(LLMCallError) as info:
         ask(llm)
     assert info.value.kind == "timeout" and info.value.retryable
     assert server.url in str(info.value) and "llm_timeout" in info.value.hint
-    assert len(server.chat_requests) == 2 and time.perf_counter() - started < 1.5
+    assert len(server.chat_requests) == 2 and time.perf_counter() - started < 3.5
 
 
 def test_401_says_which_endpoint_and_how_to_fix_without_the_key():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from httpserver import LocalHTTPServer, Resp, unused_port
 
 from agent import ConfigError, InputError, LibraryFormatError
 from agent.config import Settings
@@ -52,8 +53,20 @@ FORMATS = {
 BAD_FILES = ["unclosed.bib", "broken_csl.json", "missing_er.ris", "no_title.csv", "bad_ids.txt"]
 
 
-def make_agent(home: Path, embedder=None) -> PaperAgent:
-    settings = Settings(home=home, profiles=PROFILES)
+SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
+# arXiv's answer to id_list=0808.05394,1707.08567: the malformed id is silently dropped.
+ID_LIST_ANSWER = SAMPLES / "arxiv_api_idlist_0808.05394_1707.08567.atom.xml"
+
+
+def make_agent(home: Path, embedder=None, *, arxiv_url: str | None = None) -> PaperAgent:
+    """An agent whose arXiv lookups go to ``arxiv_url``, by default a port nothing listens on."""
+    api_url = arxiv_url or f"http://127.0.0.1:{unused_port()}/api/query"
+    settings = Settings(
+        home=home,
+        profiles=PROFILES,
+        arxiv={"api_url": api_url, "min_interval": 0},
+        http={"retries": 0},
+    )
     return PaperAgent(settings, embedder=embedder or HashingEmbedder())
 
 
@@ -94,9 +107,26 @@ def test_id_list_lines_take_titles_from_the_store(tmp_path):
             MAMBA["title"],
             True,
         )
-        # the line that is not in the store says how to fetch it
+        # arXiv is unreachable here: the line that is not in the store waits for a rerun
         [missing] = [s for s in report.skipped if s.line == 4]
-        assert "1706.03762 is not in the store" in missing.reason and "ingest" in missing.reason
+        assert "1706.03762: arXiv could not be asked" in missing.reason
+        assert "import the file again when online" in missing.reason
+
+
+def test_id_list_lines_not_in_the_store_take_title_and_abstract_from_arxiv(tmp_path):
+    (tmp_path / "ids.txt").write_text("1707.08567\n0808.05394\n", encoding="utf-8")
+    with LocalHTTPServer() as arxiv:
+        arxiv.route("/api/query", [Resp(200, ID_LIST_ANSWER.read_bytes())])
+        with make_agent(tmp_path / "home", arxiv_url=arxiv.url("/api/query")) as agent:
+            report = agent.import_library(tmp_path / "ids.txt", profile="alice")
+            [entry] = agent.library(profile="alice")
+    # one request for both ids, and arXiv's answer fills the entry
+    [request] = arxiv.requests
+    assert request.param("id_list") == "1707.08567,0808.05394"
+    assert (report.imported, entry.key, entry.has_abstract) == (1, "arxiv:1707.08567", True)
+    assert entry.title.startswith("Proceedings of Workshop AEW10")
+    [skip] = report.skipped
+    assert (skip.line, skip.reason) == (2, "arXiv 0808.05394 is not on arXiv; check the id")
 
 
 def test_one_paper_from_two_files_is_one_entry_and_keeps_its_abstract(tmp_path):

@@ -88,6 +88,9 @@ def test_ratings_move_the_ranking(home, minilm):
         digest = agent.digest(max_papers=10, **WINDOW)
     ranked = [topics[r["id"]] for r in digest.ranked()]
     assert ranked[:5].count("rl-robotics") >= 4, ranked[:5]
+    # a rated paper in the window is not explained by its own rating as "like itself"
+    because = {r["id"]: r["because"] for r in digest.ranked()}
+    assert {because[p] for p in robotics[:3] if p in because} == {"you rated it up"}
     rest_order = [topics[p.id] for p in digest.rest]
     assert "ml-climate" not in ranked[:10]
     assert rest_order.count("ml-climate") == 8

@@ -3,7 +3,9 @@
 
 ``settings.py`` holds ``Settings`` and its loading, ``groups.py`` every group's fields and
 descriptions (the one home of each default), ``flat.py`` the table that keeps the flat keys of
-0.1 configs (``llm_model``, ``PAPERBRIEF_SMTP_HOST`` ...) working.
+0.1 configs (``llm_model``, ``PAPERBRIEF_SMTP_HOST`` ...) working, ``lists.py`` how a list
+written as one string (``arxiv-rss,hf``, an address list) is read, ``secrets.py`` the masking of
+credentials written into URLs.
 """
 
 from agent.config.groups import (

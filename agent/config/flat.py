@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from agent.errors import ConfigError
 
@@ -117,12 +118,35 @@ def _has(annotation: Any, kind: type = SecretStr) -> bool:
 def _is_complex(annotation: Any) -> bool:
     """Whether an environment value for this type is JSON (lists, dicts), as pydantic-settings
     reads its own variables."""
+    return _has_origin(annotation, (list, dict, tuple, set))
+
+
+def _has_origin(annotation: Any, kinds: tuple[type, ...]) -> bool:
     origin = typing.get_origin(annotation)
-    if origin in (list, dict, tuple, set):
+    if origin in kinds:
         return True
     if origin in (typing.Union, types.UnionType):
-        return any(_is_complex(a) for a in typing.get_args(annotation))
+        return any(_has_origin(a, kinds) for a in typing.get_args(annotation))
     return False
+
+
+def decode_env(var: str, raw: str, annotation: Any) -> Any:
+    """An environment value for a list or table field. JSON is read as JSON; a list may also be
+    written plainly (``arxiv-rss,hf``, ``me@x.org``): the raw string goes on to the field's
+    validator, which splits it by the field's rule (agent.config.lists)."""
+    looks_json = raw.lstrip().startswith(("[", "{"))
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        if _has_origin(annotation, (list,)) and not looks_json:
+            return raw
+        example = '\'["a", "b"]\' or a,b' if _has_origin(annotation, (list,)) else "'{...}'"
+        raise ConfigError(
+            f"{var} is not valid JSON: {raw!r}.", hint=f"Write it as JSON, e.g. {var}={example}."
+        ) from None
+    if _has_origin(annotation, (list,)) and not isinstance(value, list) and not looks_json:
+        return value if isinstance(value, str) else raw  # "2401.00001" is an id, not a number
+    return value
 
 
 def nest(data: dict[str, Any], *, env: bool = False) -> dict[str, Any]:
@@ -192,17 +216,29 @@ class FlatEnvSource(PydanticBaseSettingsSource):
                 continue
             annotation = self.settings_cls.model_fields[group].annotation
             value: Any = env[var]
-            if _is_complex(annotation.model_fields[field].annotation):  # type: ignore[union-attr]
-                try:
-                    value = json.loads(value)
-                except json.JSONDecodeError:
-                    raise ConfigError(
-                        f"{var} is not valid JSON: {value!r}.",
-                        hint=f'Write a list or table as JSON, e.g. {var}=\'["a", "b"]\'.',
-                    ) from None
+            wanted = annotation.model_fields[field].annotation  # type: ignore[union-attr]
+            if _is_complex(wanted):
+                value = decode_env(var, value, wanted)
             out.setdefault(group, {})[field] = value
             _record((group, field), var)
         return out
+
+
+class LenientEnvSource(EnvSettingsSource):
+    """pydantic-settings' reader of ``PAPERBRIEF_*`` variables, with ``decode_env``'s rules for
+    lists and tables instead of JSON only (whose failure is a bare SettingsError)."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        if field is None:  # a raw type inside a table: the caller tolerates a ValueError
+            return super().decode_complex_value(field_name, field, value)
+        return decode_env(self._variable(field_name, value), value, field.annotation)
+
+    def _variable(self, field_name: str, value: str) -> str:
+        """The variable that holds ``value`` for ``field_name``, for the error message."""
+        for name, found in self.env_vars.items():
+            if found == value and name.lower().endswith(field_name.lower()):
+                return name.upper()
+        return f"{ENV_PREFIX}{field_name}".upper()
 
 
 def describe_errors(exc: ValidationError, path: Path | None, names: dict[Path2, str]) -> str:

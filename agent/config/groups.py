@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agent._version import USER_AGENT
+from agent.config.lists import AddressList, CommaList, PathList, TextList
 
 
 class _Group(BaseModel):
@@ -54,11 +55,11 @@ ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 
 
 class ArxivSettings(_Group):
-    categories: list[str] = Field(
+    categories: CommaList = Field(
         default_factory=lambda: ["cs.LG", "cs.CL", "cs.AI"],
         description="arXiv categories for arxiv-rss and arxiv.",
     )
-    announce_types: list[str] = Field(
+    announce_types: CommaList = Field(
         default_factory=lambda: ["new", "cross"],
         description="Which RSS announcements to keep: new, cross, replace, replace-cross.",
     )
@@ -130,25 +131,25 @@ class LLMSettings(_Group):
 class DigestSettings(_Group):
     """What one reader wants in a digest; the top-level group is the default profile."""
 
-    interests: list[str] = Field(
+    interests: TextList = Field(
         default_factory=list,
         description="Free-text research interests; close papers rank higher in the digest.",
     )
-    keywords: list[str] = Field(
+    keywords: CommaList = Field(
         default_factory=list,
         description="Words/phrases that lift a paper in the digest (title hits count double).",
     )
-    seed_ids: list[str] = Field(
+    seed_ids: CommaList = Field(
         default_factory=list, description="Ids of stored papers like the ones you want."
     )
-    not_interested: list[str] = Field(
+    not_interested: CommaList = Field(
         default_factory=list, description="Terms that push a paper down in the digest."
     )
-    categories: list[str] = Field(
+    categories: CommaList = Field(
         default_factory=list,
         description="Keep only papers in these arXiv categories (empty = every ingested paper).",
     )
-    library: list[Path] = Field(
+    library: PathList = Field(
         default_factory=list,
         description="Library files (BibTeX, RIS, CSL-JSON, Zotero CSV, id list) that `run` "
         "re-imports when they change; `paperbrief library import FILE` does it by hand.",
@@ -173,7 +174,7 @@ class DigestSettings(_Group):
 class ProfileSettings(DigestSettings):
     """``[profiles.NAME]``: a reader of the team digest, with their own recipients."""
 
-    to: list[str] = Field(
+    to: AddressList = Field(
         default_factory=list,
         description="Recipients of this profile's digest (default: smtp.to).",
     )
@@ -229,7 +230,7 @@ class SmtpSettings(_Group):
     timeout: float = Field(
         30.0, gt=0, description="Seconds before an SMTP connection or command fails."
     )
-    to: list[str] = Field(default_factory=list, description="Default digest recipients.")
+    to: AddressList = Field(default_factory=list, description="Default digest recipients.")
 
     @field_validator("ca_file")
     @classmethod

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -30,6 +32,7 @@ from agent.config.flat import (
     ENV_PREFIX,
     FLAT_KEYS,
     FlatEnvSource,
+    LenientEnvSource,
     NestedSource,
     describe_errors,
     secret_paths,
@@ -47,6 +50,8 @@ from agent.config.groups import (
     SmtpSettings,
     StoreSettings,
 )
+from agent.config.lists import CommaList
+from agent.config.secrets import mask_url_credentials
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -76,7 +81,7 @@ class Settings(BaseSettings):
         default_factory=default_home,
         description="Directory for all data: Chroma store, BM25 index, state, digests.",
     )
-    sources: list[str] = Field(
+    sources: CommaList = Field(
         default_factory=lambda: ["arxiv-rss"],
         description="Sources `paperbrief ingest` pulls by default: arxiv-rss, arxiv, hf.",
     )
@@ -103,8 +108,25 @@ class Settings(BaseSettings):
 
     @field_validator("home")
     @classmethod
-    def _expand_user(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _usable_home(cls, value: Path) -> Path:
+        value = value.expanduser()
+        # Checked here, where home is resolved, so a file given as --home is a clear exit 2
+        # rather than a FileExistsError deep in the store.
+        where = next(p for p in (value, *value.parents, Path(value.anchor or ".")) if p.exists())
+        fix = "give --home (or PAPERBRIEF_HOME, or home in the config file) a directory"
+        if not where.is_dir():
+            raise PydanticCustomError(
+                "home_not_a_directory",
+                "{path} is a file, not a directory: {fix}; it is created if missing",
+                {"path": str(where), "fix": fix},
+            )
+        if where != value and not os.access(where, os.W_OK | os.X_OK):
+            raise PydanticCustomError(
+                "home_not_creatable",
+                "{home} cannot be created: {path} is not writable; {fix} you can write to",
+                {"home": str(value), "path": str(where), "fix": fix},
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -118,7 +140,7 @@ class Settings(BaseSettings):
         # Nested environment names beat flat ones: a user migrating sets the new one.
         sources: list[PydanticBaseSettingsSource] = [
             NestedSource(init_settings),
-            NestedSource(env_settings, env=True),
+            NestedSource(LenientEnvSource(settings_cls), env=True),
             FlatEnvSource(settings_cls),
         ]
         toml_path = _toml_path.get()
@@ -154,6 +176,9 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             names = written_names.get() or {}
             raise ConfigError(describe_errors(exc, path_or_none, names)) from None
+        except SettingsError as exc:  # a source that could not be read at all
+            cause = f": {exc.__cause__}" if exc.__cause__ else ""
+            raise ConfigError(f"Invalid settings ({exc}{cause}).") from None
         finally:
             written_names.reset(names_token)
             _toml_path.reset(token)
@@ -204,12 +229,13 @@ class Settings(BaseSettings):
         return 0.0
 
     def masked(self) -> dict[str, Any]:
-        """Effective settings as plain data (groups nested) with secrets replaced by a marker."""
+        """Effective settings as plain data (groups nested) with secrets replaced by a marker,
+        including a password written into a URL (``https://user:pass@host``)."""
         data = self.model_dump(mode="json")
         for group, field in SECRET_PATHS:
             if data[group].get(field):
                 data[group][field] = "****"
-        return data
+        return mask_url_credentials(data)
 
 
 #: (group, field) of every secret; the flat names of 0.1 for the same secrets.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from agent.digest.naming import KeywordNamer, Progress, ThemeNamer
 from agent.digest.relevance import InterestProfile
 from agent.errors import DeliveryError, InputError
 from agent.ingest import LAST_INGEST_PREFIX
-from agent.models import Paper, PaperFilter, SourceReport, Summary
+from agent.models import Paper, PaperFilter, SourceReport, SourceStatus, Summary
 from agent.profiles.signal import reader_signal
 from store.layout import safe_name
 
@@ -88,22 +89,11 @@ def select_papers(
             hint="Give --since an earlier date than --until.",
         )
     category, source = paper_filter.category, paper_filter.source
-    dated = store.list_papers(
-        since_ts=int(start.timestamp()),
-        until_ts=int(end.timestamp()),
-        source=source,
-        category=category,
+    # One query: papers without a published date carry their ingest time as published_ts
+    # (PaperStore.date_undated_papers dates those of older stores once).
+    papers = store.list_papers(
+        since_ts=_epoch(start), until_ts=_epoch(end), source=source, category=category
     )
-    # Papers without a published date fall back to their ingest time. The store filters on
-    # published_ts only, so those are found by a scan (see the report: an ingested_ts field
-    # in the store would make this a query).
-    seen = {p["id"] for p in dated}
-    undated = [
-        p
-        for p in store.list_papers(source=source, category=category)
-        if p["id"] not in seen and not p.get("published") and _in(paper_date(p), start, end)
-    ]
-    papers = dated + undated
     excluded = 0
     if history is not None and not include_sent and papers:
         sent = history.sent_ids([p["id"] for p in papers], profile)
@@ -112,8 +102,9 @@ def select_papers(
     return Selection(papers, start, end, excluded, category=category, source=source)
 
 
-def _in(when: datetime | None, start: datetime, end: datetime) -> bool:
-    return when is not None and start <= when < end
+def _epoch(when: datetime) -> int:
+    """Whole seconds, rounded up: list_papers' window is [since_ts, until_ts) in seconds."""
+    return math.ceil(when.timestamp())
 
 
 def interest_profile(wanted: DigestSettings) -> InterestProfile:
@@ -253,6 +244,14 @@ def make_digest(
     )
     digest = build_digest(choice, summaries, options, namer=namer, progress=progress)
     digest.profile = request.profile_name
+    failed = any(r.status is SourceStatus.FAILED for r in reports)
+    if digest.empty and not failed and (stats := store.stats()).papers == 0:
+        # Not "try another window" or "it is the weekend": there is nothing to choose from.
+        digest.empty_reason = (
+            f"The store at {stats.chroma_url or stats.path} is empty: nothing has been ingested "
+            "yet. Fill it with `paperbrief ingest` (the configured sources) or `paperbrief "
+            "ingest --file papers.jsonl`; `paperbrief run` ingests before building the digest."
+        )
     if request.save:
         digest.full_list = str(history.digests_dir / safe_name(digest.id) / FULL_LIST)
         save_digest(history, digest)

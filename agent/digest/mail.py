@@ -14,12 +14,13 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from agent.config.lists import one_address
 from agent.digest.models import Digest, SendResult
 from agent.errors import ConfigError, DeliveryError, InputError, MissingKeyError
 
@@ -87,19 +88,21 @@ def header_text(text: str, limit: int = 200) -> str:
 
 
 def check_address(address: str, *, what: str = "recipient") -> str:
-    raw = address.strip()
-    _, addr = parseaddr(raw)
-    if (
-        not addr
-        or raw != raw.translate(_BAD_HEADER_CHARS)
-        or "@" not in addr
-        or any(c.isspace() for c in addr)
-    ):
+    """One e-mail address, parsed as an address (``"Doe, John" <john@example.org>`` is one,
+    never split on its comma), as ``Name <addr>``; InputError for anything else."""
+    try:
+        return str(one_address(address.strip(), what=what))
+    except ValueError as exc:
         raise InputError(
-            f"{what} {address!r} is not an e-mail address.",
-            hint="Give plain addresses like reader@example.org.",
-        )
-    return raw
+            f"{exc}.",
+            hint="Give one address per item, like reader@example.org or "
+            '"Reader, A." <reader@example.org>.',
+        ) from None
+
+
+def envelope_recipients(msg: EmailMessage) -> list[str]:
+    """The addr-specs the To header names: what the SMTP server is asked to deliver to."""
+    return [addr for _, addr in getaddresses(msg.get_all("To", [])) if addr]
 
 
 def build_message(
@@ -146,7 +149,7 @@ def send_message(
     msg: EmailMessage, config: SmtpConfig, *, ssl_context: ssl.SSLContext | None = None
 ) -> SendResult:
     """Deliver ``msg`` to every address in its To header; DeliveryError when nothing went."""
-    recipients = [a.strip() for a in str(msg["To"]).split(",") if a.strip()]
+    recipients = envelope_recipients(msg)
     with _smtp_errors(config), _session(config, ssl_context) as smtp:
         refused = smtp.send_message(msg, from_addr=parseaddr(config.sender)[1], to_addrs=recipients)
     accepted = [a for a in recipients if a not in refused]
@@ -233,7 +236,8 @@ def _session(config: SmtpConfig, ssl_context: ssl.SSLContext | None) -> Iterator
                 raise DeliveryError(
                     f"The SMTP server {config.label} does not offer STARTTLS; not sending the "
                     "digest in plaintext.",
-                    hint="Use smtp_security=tls (port 465) if the server speaks implicit TLS.",
+                    hint="Use smtp_security=tls (port 465) if the server speaks implicit TLS, "
+                    "or smtp_security=none for a relay on this machine (localhost only).",
                 )
             smtp.starttls(context=context)
             smtp.ehlo()

@@ -31,9 +31,17 @@ log = logging.getLogger(__name__)
 
 #: progress(stage, done, total), as PaperAgent's progress callbacks.
 PAPERS_IN_PROMPT = 12
-MAX_NAME_CHARS = 80
+MAX_NAME_CHARS = 60
+MAX_NAME_WORDS = 8  # the prompt asks for 2 to 6; a little slack before we call it a sentence
 MAX_OVERVIEW_CHARS = 600
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CITATION = re.compile(r"\[\s*(?:\d|n\b|\w+\s*\d)[^\]]*\]|\(\s*\d+(?:\s*[,;-]\s*\d+)*\s*\)")
+# What a heading never holds: a citation, brackets, a link or address, a fence marker, a second
+# sentence, a model talking about itself.
+_NOT_A_NAME = re.compile(
+    r"[\[\]{}<>|@]|https?:|www\.|[.!?;]\s+\S|\b(?:i|i'm|i am|as an ai|here is|sorry)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -108,13 +116,32 @@ def _one_line(text: str) -> str:
 
 
 def tidy_draft(draft: ThemeDraft) -> tuple[str, str]:
-    """Bound what a model wrote: a one-line name without quotes, at most 3 sentences."""
-    name = _one_line(draft.name).strip(" \"'“”.:")[:MAX_NAME_CHARS].strip()
-    sentences = _SENTENCE_END.split(_one_line(draft.overview))
-    overview = " ".join(sentences[:3])[:MAX_OVERVIEW_CHARS].strip()
+    """Bound what a model wrote; raise ValueError when its name cannot be a heading.
+
+    Models paste sentences, citations ("... as shown in [1]") or chatter into the name field:
+    a theme heading must be a short phrase, or the keyword name takes its place.
+    """
+    name = _one_line(re.sub(r"[*_`#]+", " ", draft.name)).strip(" \"'“”.:")
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(f"the model's theme name {name[:100]!r} {problem}")
+    overview = _CITATION.sub("", _one_line(draft.overview))
+    overview = re.sub(r"\s+([.,;:])", r"\1", overview)
+    sentences = _SENTENCE_END.split(" ".join(overview.split()))
+    return name, " ".join(sentences[:3])[:MAX_OVERVIEW_CHARS].strip()
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a theme heading, or None when it can."""
     if not name:
-        raise ValueError("the model returned an empty theme name")
-    return name, overview
+        return "is empty"
+    if _CITATION.search(name):
+        return "cites a paper"
+    if len(name.split()) > MAX_NAME_WORDS or len(name) > MAX_NAME_CHARS:
+        return f"is longer than {MAX_NAME_WORDS} words or {MAX_NAME_CHARS} characters"
+    if _NOT_A_NAME.search(name):
+        return "is not a short plain phrase"
+    return None
 
 
 def theme_messages(theme: ThemeInput) -> list[tuple[str, str]]:
@@ -184,19 +211,26 @@ class LLMThemeNamer:
         key = cache_key([p.id for p in theme.papers], self.llm.model, self.prompt_version)
         if self.cache is not None:
             hit = self.cache.get_theme_name(key)
-            if hit is not None:
+            if hit is not None and name_problem(hit[0]) is None:
                 return NamedTheme(hit[0], hit[1], f"llm:{self.llm.model}", cached=True)
         try:
             reply = await self.llm.astructured(theme_messages(theme), ThemeDraft)
+        except LLMError as exc:
+            return _fallback(theme, str(exc), getattr(exc, "usage", None) or Usage())
+        try:
             name, overview = tidy_draft(reply.value)  # type: ignore[arg-type]
-        except (LLMError, ValueError) as exc:
-            log.warning("theme naming failed, using keywords: %s", exc)
-            fallback = keyword_name(theme)
-            fallback.failed = str(exc)
-            fallback.usage = getattr(exc, "usage", None) or Usage()
-            return fallback
+        except ValueError as exc:
+            return _fallback(theme, str(exc), reply.usage)
         if self.cache is not None:
             self.cache.put_theme_name(
                 key, name, overview, model=self.llm.model, prompt_version=self.prompt_version
             )
         return NamedTheme(name, overview, f"llm:{self.llm.model}", usage=reply.usage)
+
+
+def _fallback(theme: ThemeInput, why: str, usage: Usage) -> NamedTheme:
+    log.warning("theme naming failed, using keywords: %s", why)
+    named = keyword_name(theme)
+    named.failed = why
+    named.usage = usage
+    return named

@@ -50,6 +50,7 @@ class ReaderSignal:
     liked_labels: list[str] = field(default_factory=list)  # "close to *X* in your library"
     disliked: np.ndarray | None = None  # papers rated down
     disliked_labels: list[str] = field(default_factory=list)
+    rated: dict[str, int] = field(default_factory=dict)  # paper id -> +1 / -1
 
     @property
     def size(self) -> int:
@@ -103,6 +104,9 @@ def rank(
     for i, paper in enumerate(inputs.papers):
         adjust, reasons = keyword_adjustment(paper, profile) if profile else (0.0, [])
         why = because[i] or (reasons[0] if reasons else "")
+        if signal is not None and (vote := signal.rated.get(str(paper.get("id")))):
+            # its nearest liked vector is itself: say so rather than "like X" about X
+            why = "you rated it up" if vote > 0 else "you rated it down"
         ranked.append(RankedPaper(i, float(base[i]) + adjust, why, _dedupe([why, *reasons])))
     ranked.sort(key=lambda r: (-r.score, str(inputs.papers[r.index].get("id"))))
     if regime == "default" and profile and profile.keywords:

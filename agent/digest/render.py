@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from agent.digest.models import OTHER_THEME, Digest, DigestPaper, RestPaper, Theme
+from agent.digest.replace_file import replace_file
 
 Format = Literal["html", "md", "txt"]
 FullFormat = Literal["html", "md"]
@@ -383,9 +384,4 @@ def format_for_path(path: str) -> Format:
 def write_digest(digest: Digest, path: Path) -> Path:
     """Render in the format the file name asks for (the HTML is the mail's HTML, budget and
     all) and replace the file atomically."""
-    fmt = format_for_path(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(digest, fmt), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return replace_file(path, render(digest, format_for_path(str(path))))

@@ -24,11 +24,6 @@ from agent.models import normalize_text
 from agent.sources._ids import parse_arxiv_id, parse_doi
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-# arXiv's own DOIs. agent.sources._ids.parse_arxiv_id misses the id after "arXiv." (its
-# lookbehind rejects a preceding dot), so they are matched here first.
-_ARXIV_DOI = re.compile(
-    r"10\.48550/arxiv\.(\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})", re.IGNORECASE
-)
 # Zotero's rich-text markup in titles, kept as-is by its RIS, CSV and CSL-JSON exports.
 _RICH_TEXT = re.compile(r"</?(?:i|b|em|strong|sup|sub|sc|span)(?:\s[^>]*)?>", re.IGNORECASE)
 
@@ -55,22 +50,10 @@ def arxiv_in(*texts: str | None, marked: bool = True) -> str | None:
     for text in texts:
         if not text or (marked and "arxiv" not in text.lower()):
             continue
-        doi = _ARXIV_DOI.search(text)
-        if doi:
-            return _old_style_case(doi.group(1))
         found = parse_arxiv_id(text)
         if found:
             return found[0]
     return None
-
-
-def _old_style_case(arxiv_id: str) -> str:
-    """DOIs are case-insensitive and often upper-cased; old-style archives are lower-case."""
-    if "/" not in arxiv_id:
-        return arxiv_id
-    archive, number = arxiv_id.split("/", 1)
-    head, _, subject = archive.partition(".")
-    return f"{head.lower()}.{subject.upper()}/{number}" if subject else f"{head.lower()}/{number}"
 
 
 def doi_in(*texts: str | None) -> str | None:

@@ -4,9 +4,9 @@
 caller then uses the no-model engine). ``ChatLLM.astructured`` returns a validated pydantic
 object using the first structured-output method the endpoint accepts (see llm_structured),
 remembers that method per endpoint+model, retries 429s, timeouts and 5xx with exponential
-backoff (honouring Retry-After), counts tokens (the API's usage when given, tiktoken
-otherwise) and prices them from the ``llm_prices`` setting. Every failure becomes an
-``LLMCallError`` (an ``LLMError``) that names the URL and says how to fix it.
+backoff (honouring Retry-After; not a local server's timeouts: agent.llm.endpoints), counts
+tokens (the API's usage when given, tiktoken otherwise) and prices them (``llm_prices``).
+Every failure becomes an ``LLMCallError`` (an ``LLMError``) naming the URL and the fix.
 
 Async work runs on one background event loop per process (``run_sync``, agent.llm.loop).
 """
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel
 
 from agent.errors import LLMError
-from agent.llm.errors import LLMCallError, classify_error
+from agent.llm.endpoints import RequestPolicy, as_pairs
+from agent.llm.errors import LLMCallError, classify_error, timeout_error
 from agent.llm.loop import run_sync
 from agent.llm.structured import (
     METHODS,
@@ -77,17 +78,15 @@ class ChatLLM:
         max_backoff: float = 30.0,
         method_store: MethodStore | None = None,
         counter: TokenCounter | None = None,
+        policy: RequestPolicy | None = None,
     ) -> None:
-        self.chat_model = chat_model
-        self.model = model
-        self.endpoint = endpoint
+        self.chat_model, self.model, self.endpoint = chat_model, model, endpoint
         self.prices = prices or {}
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.method_store = method_store
         self._methods: dict[tuple[str, str], str] = {}
         self._counter = counter
+        self.policy = policy or RequestPolicy()
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -135,21 +134,29 @@ class ChatLLM:
     async def _invoke(
         self, runnable: Any, messages: Sequence[Message], tally: Usage, *, retry_5xx: bool
     ) -> Any:
-        attempt = 0
+        attempt, policy = 0, self.policy
+        prompt_tokens = self.count_prompt(as_pairs(messages)) if policy.timeout is not None else 0
+        seconds = policy.seconds_for(prompt_tokens)
+        options = {} if seconds is None else {"timeout": seconds}
         while True:
-            tally.calls += 1
             try:
-                return await runnable.ainvoke(list(messages))
+                async with policy.turn():  # raises what stopped the endpoint while we waited
+                    tally.calls += 1
+                    return await runnable.ainvoke(list(messages), **options)
             except Exception as exc:
                 err = classify_error(exc, url=self.endpoint, model=self.model)
-                retry = err.kind in ("rate_limit", "timeout") or (
-                    err.kind == "server" and retry_5xx
+                fresh = err is not exc  # not an error handed on by policy.turn()
+                if fresh and err.kind == "timeout" and seconds is not None:
+                    err = timeout_error(self.endpoint, self.model, policy, prompt_tokens)
+                retry = err.retryable and (
+                    err.kind in ("rate_limit", "timeout") or (err.kind == "server" and retry_5xx)
                 )
                 if not retry or attempt >= self.max_retries:
-                    if err.kind == "not_found":
+                    if fresh and err.kind == "not_found":
                         await self._add_model_list(err)
+                    policy.failed(err, fatal=fresh and err.fatal)
                     err.usage = tally
-                    raise err from exc
+                    raise err from (exc if fresh else None)
                 delay = err.retry_after or self.backoff * 2**attempt * (0.75 + random.random() / 2)
                 delay = min(delay, self.max_backoff)
                 log.info("LLM %s (attempt %d); retrying in %.2fs", err.kind, attempt + 1, delay)
@@ -322,11 +329,11 @@ def make_llm(
     chat_model: Any | None = None,
     method_store: MethodStore | None = None,
     backoff: float = 1.0,
+    policy: RequestPolicy | None = None,
 ) -> ChatLLM | None:
     """The configured LLM, or None when no endpoint or key is set (use the no-model engine).
-
-    ``chat_model`` injects any langchain chat model (tests, other providers).
-    """
+    ``chat_model`` injects any langchain chat model (tests, other providers), which keeps its
+    own timeout; ``policy`` replaces the one built from the settings (agent.llm.endpoints)."""
     if chat_model is None and not settings.llm_enabled:
         return None
     return ChatLLM(
@@ -337,6 +344,7 @@ def make_llm(
         max_retries=settings.llm.max_retries,
         backoff=backoff,
         method_store=method_store,
+        policy=policy or RequestPolicy.from_settings(settings, timeout=chat_model is None),
     )
 
 
@@ -359,7 +367,7 @@ def check_endpoint(
     if llm is None:
         report.update(
             error="No LLM endpoint is configured; summaries use the extractive no-model engine.",
-            hint="Set OPENAI_API_KEY, or PAPERBRIEF_LLM_BASE_URL for a local server "
+            hint="Set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server "
             "(Ollama, vLLM, llama.cpp).",
             kind="not_configured",
         )

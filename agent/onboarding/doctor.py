@@ -152,12 +152,15 @@ def _smtp(agent: PaperAgent) -> str:
         raise _Outcome(
             CheckStatus.SKIPPED,
             "no smtp_host: digests are written to files, not e-mailed",
-            "Set smtp_host, smtp_user, smtp_from (config) and PAPERBRIEF_SMTP_PASSWORD (env).",
+            "Set smtp_host, smtp_security, smtp_user, smtp_from (config; `paperbrief init` "
+            "asks for them) and PAPERBRIEF_SMTP_PASSWORD (env).",
         )
     config = SmtpConfig.from_settings(agent.settings)
     check_login(config)
-    who = f" as {config.user}" if config.user else ""
-    done = f"{config.label}: connected and logged in{who} (nothing sent)"
+    if config.user:
+        done = f"{config.label}: connected and logged in as {config.user} (nothing sent)"
+    else:
+        done = f"{config.label}: connected; no login tried, as smtp_user is not set (nothing sent)"
     if not agent.settings.smtp.to:
         raise _Outcome(
             CheckStatus.WARN,

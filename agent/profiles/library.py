@@ -4,13 +4,14 @@ item, keep it under the profile; list and remove.
 Library items are the strongest signal of taste a reader can give in one step, and they never
 become "new papers": they live beside the store (``store.reader_signals``), not in Chroma.
 A line of an id list that names only an id takes its title and abstract from the store when the
-paper is there; otherwise it is reported as skipped, with the command that fetches it.
+paper is there, else from arXiv (one ``id_list`` request per 100 ids); what neither knows is
+reported as skipped, with the reason.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ def import_library(
     signals: ReaderSignals,
     embedder: Embedder,
     store: PaperStore | None = None,
+    lookup: Lookup | None = None,
 ) -> LibraryImport:
     """Read the whole file first (a bad entry raises before anything is stored), then embed and
     store every usable item in one transaction."""
@@ -94,7 +96,7 @@ def import_library(
         skipped=[ImportedSkip(key=s.key, line=s.line, reason=s.reason) for s in library.skipped],
     )
     known = _index(signals.items(profile))
-    items = _resolve_ids(library.items, store, known, report)
+    items = _resolve_ids(library.items, store, known, report, lookup)
     keyed = _match_stored(items, known, report)
     if keyed:
         vectors = embedder.embed([it.text_for_embedding() for _, it in keyed])
@@ -106,6 +108,9 @@ def import_library(
 
 
 Signature = tuple[str, str]
+# arXiv ids -> (id, title, abstract) of the papers arXiv knows; raises PaperbriefError when
+# arXiv cannot be asked.
+Lookup = Callable[[list[str]], list[tuple[str, str, str]]]
 
 
 def _signatures(arxiv_id: str | None, doi: str | None, title: str | None) -> list[Signature]:
@@ -129,14 +134,16 @@ def _resolve_ids(
     store: PaperStore | None,
     known: dict[Signature, StoredItem],
     report: LibraryImport,
+    lookup: Lookup | None,
 ) -> list[LibraryItem]:
-    """Items that can be embedded: an id-only line takes its text from the store's paper, or
-    from the library's own entry for that paper (imported earlier from another file)."""
+    """Items that can be embedded: an id-only line takes its text from the store's paper, from
+    the library's own entry for that paper (imported earlier from another file), or from arXiv."""
     usable = [it for it in items if not it.needs_lookup]
     pending = [it for it in items if it.needs_lookup]
     found: dict[str, dict[str, Any]] = {}
     if pending and store is not None:
         found = {p["id"]: p for p in store.get_many([_store_id(it) for it in pending])}
+    unresolved = []
     for it in pending:
         paper = found.get(_store_id(it))
         ids = _signatures(it.arxiv_id, it.doi, None)
@@ -144,20 +151,45 @@ def _resolve_ids(
         if paper is not None:
             update = {"title": paper.get("title"), "abstract": paper.get("abstract") or None}
             usable.append(it.model_copy(update=update))
-            continue
-        if entry is not None:  # _match_stored fills the rest from the entry
+        elif entry is not None:  # _match_stored fills the rest from the entry
             usable.append(it.model_copy(update={"title": entry.title}))
+        else:
+            unresolved.append(it)
+    fetched, why_not = _ask_arxiv(unresolved, lookup)
+    for it in unresolved:
+        if it.arxiv_id in fetched:
+            title, abstract = fetched[it.arxiv_id]
+            usable.append(it.model_copy(update={"title": title, "abstract": abstract or None}))
             continue
         what = f"arXiv {it.arxiv_id}" if it.arxiv_id else f"DOI {it.doi}" if it.doi else it.key
-        hint = (
-            f"fetch it first: paperbrief ingest -s arxiv -q 'id:{it.arxiv_id}'"
+        reason = (
+            f"{what}: {why_not}"
+            if it.arxiv_id and why_not
+            else f"{what} is not on arXiv; check the id"
             if it.arxiv_id
-            else "add its title on the line, or export the item from your reference manager"
+            else f"{what} is not in the store; add its title on the line, or export the item "
+            "from your reference manager"
         )
-        report.skipped.append(
-            ImportedSkip(key=it.key, line=it.line, reason=f"{what} is not in the store; {hint}")
-        )
+        report.skipped.append(ImportedSkip(key=it.key, line=it.line, reason=reason))
     return usable
+
+
+def _ask_arxiv(
+    items: Sequence[LibraryItem], lookup: Lookup | None
+) -> tuple[dict[str, tuple[str, str]], str | None]:
+    """({arxiv id: (title, abstract)}, why the rest could not be asked for, if so)."""
+    from agent.errors import PaperbriefError
+
+    ids = [it.arxiv_id for it in items if it.arxiv_id]
+    if not ids:
+        return {}, None
+    if lookup is None:
+        return {}, "not in the store (no arXiv lookup here); add its title on the line"
+    try:
+        return {pid: (title, abstract) for pid, title, abstract in lookup(ids)}, None
+    except PaperbriefError as exc:
+        # The rest of the file is still imported; only these lines wait for a rerun.
+        return {}, f"arXiv could not be asked ({exc.message}); import the file again when online"
 
 
 def _store_id(item: LibraryItem) -> str:
@@ -250,3 +282,45 @@ def remove_from_library(
             )
         wanted.append(match)
     return signals.remove_items(profile, wanted)
+
+
+class LibrarySync(BaseModel):
+    """What ``run`` did with a profile's configured library files."""
+
+    imported: list[LibraryImport] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict, description="file -> what went wrong")
+
+
+def sync_library_files(
+    paths: Sequence[Path], *, profile: str, state: Any, do_import: Callable[[Path], LibraryImport]
+) -> LibrarySync:
+    """Re-import each configured file whose bytes changed since its last import.
+
+    A file that is missing or broken is reported, not raised: the profile keeps the library it
+    had, and the digest still goes out. ``state`` keeps each file's last imported hash
+    (``get_meta``/``set_meta``), set only after the import succeeded, so a fixed file is retried.
+    """
+    import hashlib
+
+    from agent.errors import PaperbriefError
+
+    sync = LibrarySync()
+    for path in paths:
+        key = f"library_file:{profile}:{Path(path).expanduser().resolve()}"
+        try:
+            digest = hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()
+        except OSError as exc:
+            sync.failed[str(path)] = f"cannot read it ({exc.strerror or exc}); fix `library` in "
+            f"[profiles.{profile}] or restore the file"
+            continue
+        if state.get_meta(key) == digest:
+            sync.unchanged.append(str(path))
+            continue
+        try:
+            sync.imported.append(do_import(Path(path)))
+        except PaperbriefError as exc:
+            sync.failed[str(path)] = exc.message + (f" {exc.hint}" if exc.hint else "")
+            continue
+        state.set_meta(key, digest)
+    return sync

@@ -14,15 +14,18 @@ from typing import TYPE_CHECKING
 from agent.profiles.library import (
     LibraryEntry,
     LibraryImport,
+    LibrarySync,
     import_library,
     list_library,
     remove_from_library,
+    sync_library_files,
 )
 from agent.profiles.signal import Rating
 from agent.profiles.signal import rate as _rate
 
 if TYPE_CHECKING:
     from agent.config import Settings
+    from agent.sources.http import HttpClient
     from store import PaperStore
     from store.embedder import Embedder
     from store.reader_signals import ReaderSignals
@@ -34,6 +37,7 @@ class ReaderMethods:
     store: PaperStore
     embedder: Embedder
     signals: ReaderSignals
+    http: HttpClient
 
     def _profile_name(self, profile: str | None) -> str:
         from agent.config import DEFAULT_PROFILE
@@ -51,8 +55,27 @@ class ReaderMethods:
         with store_errors():
             return import_library(
                 Path(path), profile=name, signals=self.signals, embedder=self.embedder,
-                store=self.store,
+                store=self.store, lookup=self._arxiv_lookup,
             )  # fmt: skip
+
+    def sync_library(self, *, profile: str | None = None) -> LibrarySync:
+        """Re-import the profile's configured ``library`` files that changed since last time;
+        a missing or broken file is reported in the result, the stored library kept."""
+        name = self._profile_name(profile)
+        paths = self.settings.profile(name).library
+        return sync_library_files(
+            paths,
+            profile=name,
+            state=self.store.state,
+            do_import=lambda path: self.import_library(path, profile=name),
+        )
+
+    def _arxiv_lookup(self, arxiv_ids: list[str]) -> list[tuple[str, str, str]]:
+        """Title and abstract of id-only library lines, from arXiv's API (rate rules kept)."""
+        from agent.sources.arxiv_api import ArxivApiSource
+
+        papers = ArxivApiSource(self.settings, self.http).lookup(arxiv_ids)
+        return [(p.id, p.title, p.abstract) for p in papers]
 
     def library(self, *, profile: str | None = None) -> list[LibraryEntry]:
         return list_library(self._profile_name(profile), self.signals)

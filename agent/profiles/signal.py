@@ -101,6 +101,7 @@ def reader_signal(
         liked_labels=labels,
         disliked=disliked,
         disliked_labels=[f"close to *{_short(r.title)}*, which you rated down" for r in downs],
+        rated={r.paper_id: r.value for r in ups + downs},
     )
 
 

@@ -23,7 +23,7 @@ EXTRACTIVE_LABEL = (
 )
 EXTRACTIVE_NOTICE = (
     "No LLM was used: this answer quotes the best-matching sentences of the top papers. For "
-    "written answers set OPENAI_API_KEY, or point PAPERBRIEF_LLM_BASE_URL at a local "
+    "written answers set OPENAI_API_KEY, or point OPENAI_BASE_URL at a local "
     "OpenAI-compatible server (Ollama, vLLM, llama.cpp)."
 )
 #: Words of a question that say nothing about its topic.

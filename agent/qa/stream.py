@@ -83,7 +83,9 @@ async def stream_reply(
             return full, usage_of(llm, full, messages, text_of(full), calls)
         except Exception as exc:
             err = classify_error(exc, url=llm.endpoint, model=llm.model)
-            retry = err.kind in ("rate_limit", "timeout", "server") and not started
+            retry = (
+                err.retryable and err.kind in ("rate_limit", "timeout", "server") and not started
+            )
             if not retry or attempt >= llm.max_retries:
                 err.usage = Usage(calls=calls)
                 raise err from exc

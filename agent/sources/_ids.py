@@ -16,6 +16,12 @@ from agent.models import normalize_text
 _NEW_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v(\d+))?(?![\d.]*\d)")
 _OLD_ID = re.compile(r"(?<![\w.-])([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?(?!\d)")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
+# arXiv's own DOIs (10.48550/arXiv.2401.01234, 10.48550/arXiv.hep-th/9901001): the dot before
+# the id defeats _NEW_ID's guard, and DOIs are often upper-cased.
+_ARXIV_DOI = re.compile(
+    r"10\.48550/arxiv\.(\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})(?:v(\d+))?(?!\d)",
+    re.IGNORECASE,
+)
 
 
 def parse_arxiv_id(text: str | None) -> tuple[str, int | None] | None:
@@ -31,12 +37,21 @@ def parse_arxiv_id(text: str | None) -> tuple[str, int | None] | None:
     # (10.48550/arXiv.2401.01234) carry one.
     if _DOI.search(text) and "arxiv" not in lowered:
         return None
-    for pattern in (_NEW_ID, _OLD_ID):
+    for pattern in (_ARXIV_DOI, _NEW_ID, _OLD_ID):
         match = pattern.search(text)
         if match:
             version = int(match.group(2)) if match.group(2) else None
-            return match.group(1), version
+            return _old_style_case(match.group(1)), version
     return None
+
+
+def _old_style_case(arxiv_id: str) -> str:
+    """Old-style archives are lower-case, their subject class upper-case (math.GT/0309136)."""
+    if "/" not in arxiv_id:
+        return arxiv_id
+    archive, number = arxiv_id.split("/", 1)
+    head, _, subject = archive.partition(".")
+    return f"{head.lower()}.{subject.upper()}/{number}" if subject else f"{head.lower()}/{number}"
 
 
 def parse_doi(text: str | None) -> str | None:

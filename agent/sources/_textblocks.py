@@ -22,6 +22,8 @@ PROSE_WORDS = 45
 MAX_TITLE_WORDS = 40
 MAX_TITLE_LINES = 3
 CONTINUATION_WORDS = 12
+#: Longer than any date as written ("Wed, 24 Jan 2024 12:00:00 GMT", ISO with microseconds).
+MAX_DATE_CHARS = 64
 
 _LABELLED = re.compile(
     r"^(authors?|by|comments?|subjects?|categories|journal[- ]ref|doi|cite as|report[- ]no|"
@@ -56,6 +58,9 @@ class TextBlock:
     abstract: str
     line: int
     meta: list[str] = field(default_factory=list)
+    #: Paragraphs that continue the abstract, joined onto it once at the end: appending to
+    #: the string each time copied it per paragraph (44 s for a 20 MB paste).
+    more: list[str] = field(default_factory=list)
 
 
 def _paragraphs(text: str) -> list[tuple[int, list[str]]]:
@@ -96,7 +101,11 @@ def is_meta(line: str) -> bool:
         return False
     if _LABELLED.match(line) or any(p.search(line) for p in _META_PATTERNS):
         return True
-    return _looks_like_authors(line) or parse_loose_date(line) is not None
+    # A bare date is short; trying seven date formats on every line of prose cost seconds
+    # per megabyte.
+    if len(line) <= MAX_DATE_CHARS and parse_loose_date(line) is not None:
+        return True
+    return _looks_like_authors(line)
 
 
 def _is_abstract(lines: list[str]) -> bool:
@@ -134,7 +143,7 @@ def _absorb(block: TextBlock, paras: list[tuple[int, list[str]]]) -> None:
     for _, lines in paras:
         if not _continues(lines):
             return
-        block.abstract += " " + " ".join(lines)
+        block.more.append(" ".join(lines))
 
 
 def find_blocks(text: str) -> list[TextBlock]:
@@ -166,6 +175,10 @@ def find_blocks(text: str) -> list[TextBlock]:
         pending = []
     if blocks:
         _absorb(blocks[-1], pending)
+    for block in blocks:
+        if block.more:
+            block.abstract = " ".join([block.abstract, *block.more])
+            block.more = []
     return blocks
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
@@ -145,6 +145,23 @@ class ArxivApiSource:
             page = self._page(search, start, size, order)
         return page
 
+    def lookup(self, arxiv_ids: Sequence[str]) -> list[Paper]:
+        """The papers with these ids (any date), through the API's ``id_list``, a page at a time.
+
+        Ids arXiv does not know are simply absent from the answer.
+        """
+        wanted = list(dict.fromkeys(arxiv_ids))
+        found: dict[str, Paper] = {}
+        size = self.settings.arxiv.page_size
+        for start in range(0, len(wanted), size):
+            batch = wanted[start : start + size]
+            params = {"id_list": ",".join(batch), "start": 0, "max_results": len(batch)}
+            page = self._request(params, f"id_list={','.join(batch)!r}")
+            for paper in page.papers:
+                found.setdefault(paper.id, paper)
+        log.info("arxiv: %d of %d ids found", len(found), len(wanted))
+        return list(found.values())
+
     def _page(self, search: str, start: int, size: int, order: str) -> AtomPage:
         params = {
             "search_query": search,
@@ -153,6 +170,9 @@ class ArxivApiSource:
             "sortBy": "submittedDate",
             "sortOrder": order,
         }
+        return self._request(params, f"search_query={search!r}")
+
+    def _request(self, params: dict[str, str | int], asked: str) -> AtomPage:
         url = self.settings.arxiv.api_url
         response = self.http.get(
             url, params=params, throttle="arxiv", source=self.name, raise_for_status=False
@@ -176,7 +196,7 @@ class ArxivApiSource:
         if page.error is not None:
             raise SourceHTTPError(
                 f"arXiv rejected the request: {page.error!r} "
-                f"(HTTP {response.status_code}, search_query={search!r}).",
+                f"(HTTP {response.status_code}, {asked}).",
                 status=response.status_code,
                 source=self.name,
                 hint=QUERY_HINT,

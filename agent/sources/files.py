@@ -301,6 +301,17 @@ def _records(records: list[dict[str, Any]], path: Path, *, label: str) -> Parsed
 
 # --- CSV ------------------------------------------------------------------------------------
 def _parse_csv(text: str, path: Path) -> Parsed:
+    # The csv module refuses fields over 128 KiB, and that failed the whole file for one
+    # over-long abstract: allow any field this file can hold (ingest cuts long text, saying so).
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        return _read_csv(text, path)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _read_csv(text: str, path: Path) -> Parsed:
     delimiter = _sniff_delimiter(text) or ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -141,6 +142,8 @@ class HttpClient:
             try:
                 response = self._client.get(url, params=params)
             except _RETRY_EXCEPTIONS as exc:
+                if _unresolved(exc):  # a name that does not resolve will not in 30 s either
+                    raise _unreachable(url, exc, attempt, source, dns=True) from exc
                 if attempt == attempts:
                     raise _unreachable(url, exc, attempts, source) from exc
                 delay = self._backoff_delay(attempt)
@@ -222,9 +225,31 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-def _unreachable(url: str, exc: Exception, attempts: int, source: str) -> SourceUnreachable:
+def _unresolved(exc: BaseException) -> bool:
+    """Whether the failure was a DNS lookup (socket.gaierror somewhere in the cause chain)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _unreachable(
+    url: str, exc: Exception, attempts: int, source: str, *, dns: bool = False
+) -> SourceUnreachable:
     label = f"{source}: " if source else ""
     detail = str(exc) or type(exc).__name__
+    if dns:
+        return SourceUnreachable(
+            f"{label}the host name {urlsplit(url).hostname} does not resolve ({detail}); "
+            "not retrying.",
+            source=source,
+            hint="Check your network connection (are you offline?) and the host in the "
+            "source's base URL in the config.",
+        )
     return SourceUnreachable(
         f"{label}could not reach {_host(url)} after {attempts} attempt(s): {detail}",
         source=source,

@@ -37,11 +37,11 @@ ENGINE_VERSION = "ext-2"
 NO_LLM_NOTICE = (
     "No LLM was used: this summary is extracted from the abstract. For plain-language "
     "summaries set OPENAI_API_KEY (and optionally PAPERBRIEF_LLM_MODEL), or point "
-    "PAPERBRIEF_LLM_BASE_URL at a local OpenAI-compatible server (Ollama, vLLM, llama.cpp)."
+    "OPENAI_BASE_URL at a local OpenAI-compatible server (Ollama, vLLM, llama.cpp)."
 )
 SOURCE_NOTICE = (
     "Summary provided by {source} (ai_summary), not written by paperbrief; no LLM was called. "
-    "Set OPENAI_API_KEY or PAPERBRIEF_LLM_BASE_URL for paperbrief's own summaries."
+    "Set OPENAI_API_KEY or OPENAI_BASE_URL for paperbrief's own summaries."
 )
 
 _WHY_WORDS = 40

@@ -2,11 +2,11 @@
 
 ``Summarizer.run(papers)`` looks each paper up in the SummaryCache (key: paper id, version,
 content hash, model, prompt version), asks the LLM for the rest with bounded concurrency,
-checks every summary for faithfulness, asks once for a fix when a check fails and keeps the
-result ``flagged`` if it still fails, stops before ``max_cost`` would be exceeded, and returns a
-RunReport. Without an LLM it uses the extractive engine. One paper's failure never sinks the
-run; an endpoint that cannot work at all (unreachable, bad key, unknown model) stops the
-remaining calls and says so once.
+cuts over-long fields to their limits, checks every summary for faithfulness, asks once for a
+fix when a check fails and keeps the result ``flagged`` if it still fails, stops before
+``max_cost`` would be exceeded, and returns a RunReport. Without an LLM it uses the extractive
+engine. One paper's failure never sinks the run; an endpoint that cannot work at all
+(unreachable, bad key, unknown model) stops the remaining calls and says so once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from agent.models import ItemFailure, Paper, RunReport, Summary, SummaryDraft, U
 from agent.summaries.extractive import ENGINE, ENGINE_VERSION, clean_text, summarize_extractive
 from agent.summaries.faithfulness import check_summary
 from agent.summaries.readability import compare
+from agent.summaries.repair import fit_limits
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ class Summarizer:
         assert self.llm is not None
         source_text = f"{paper.abstract}\n{clean_text(paper.abstract)}"
         reply = await self.llm.astructured(self.messages_for(paper), SummaryDraft)
-        draft = _tidy(reply.value)  # type: ignore[arg-type]
+        draft = fit_limits(_tidy(reply.value))  # type: ignore[arg-type]
         usage = reply.usage
         problems = check_summary(draft, title=paper.title, abstract=source_text)
         method = reply.method
@@ -253,7 +254,7 @@ class Summarizer:
                 usage = usage.add(err.usage)
             else:
                 usage = usage.add(second.usage)
-                draft2 = _tidy(second.value)  # type: ignore[arg-type]
+                draft2 = fit_limits(_tidy(second.value))  # type: ignore[arg-type]
                 problems2 = check_summary(draft2, title=paper.title, abstract=source_text)
                 if len(problems2) <= len(problems):
                     draft, problems, method = draft2, problems2, second.method
