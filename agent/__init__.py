@@ -38,7 +38,9 @@ from agent.errors import (
 
 if TYPE_CHECKING:  # what the lazy table below resolves to, for type checkers and IDEs
     from agent._version import __version__
+    from agent.backfill import BackfillResult, run_backfill
     from agent.config import Settings, default_config_path
+    from agent.config.secrets import mask_url
     from agent.daily import DailyResult, run_daily
     from agent.dates import parse_day, parse_since
     from agent.digest.mail import SmtpConfig, check_address
@@ -95,6 +97,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "CheckStatus": ("agent.onboarding.doctor", "CheckStatus"),
     "LLMCallError": ("agent.llm.errors", "LLMCallError"),
     "DailyResult": ("agent.daily", "DailyResult"),
+    "BackfillResult": ("agent.backfill", "BackfillResult"),
     "DemoResult": ("agent.onboarding.demo", "DemoResult"),
     # functions
     "parse_day": ("agent.dates", "parse_day"),
@@ -106,7 +109,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "format_for_path": ("agent.digest.render", "format_for_path"),
     "SmtpConfig": ("agent.digest.mail", "SmtpConfig"),
     "check_address": ("agent.digest.mail", "check_address"),
+    "mask_url": ("agent.config.secrets", "mask_url"),
     "run_daily": ("agent.daily", "run_daily"),
+    "run_backfill": ("agent.backfill", "run_backfill"),
     "run_demo": ("agent.onboarding.demo", "run_demo"),
     "demo_settings": ("agent.onboarding.demo", "demo_settings"),
 }
@@ -114,6 +119,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = [
     "CHAT_HELP",
     "Answer",
+    "BackfillResult",
     "ChatSession",
     "Check",
     "CheckStatus",
@@ -162,9 +168,11 @@ __all__ = [
     "default_config_path",
     "demo_settings",
     "format_for_path",
+    "mask_url",
     "parse_day",
     "parse_since",
     "render_digest",
+    "run_backfill",
     "run_checks",
     "run_daily",
     "run_demo",

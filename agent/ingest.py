@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from agent.config import Settings
 from agent.models import Paper, Progress, RunReport, SourceReport, SourceStatus
 
 if TYPE_CHECKING:
-    from agent.sources.base import FetchRequest, Source
+    from agent.sources.base import FetchRequest, FetchResult, Source
     from agent.sources.http import HttpClient
     from store import PaperStore
 
@@ -81,8 +81,18 @@ def _ingest_one(
     watermark = store.state.get_watermark(key) if key else None
     if progress:
         progress(f"fetching {source.name}", 0, None)
+    batches = getattr(source, "fetch_batches", None)
     try:
-        result = source.fetch(request, watermark=watermark)
+        streamed = request.path is not None and callable(batches)
+        if streamed:
+            # A file is read, embedded and stored a batch at a time (memory stays bounded);
+            # how many papers it holds is known only at its end.
+            results = batches(request, settings.store.ingest_batch)
+        else:
+            results = iter([source.fetch(request, watermark=watermark)])
+        watermark_out = _store_results(
+            store, source.name, results, outcome, report, progress, streamed=streamed
+        )
     except (errors.SourceError, errors.InputError) as exc:
         log.warning("%s failed: %s", source.name, exc)
         outcome.status = SourceStatus.FAILED
@@ -90,28 +100,47 @@ def _ingest_one(
         outcome.hint = exc.hint
         outcome.bad_input = isinstance(exc, errors.InputError)
         return outcome
-
-    papers = _bounded(latest_versions(result.papers), report)
-    outcome.fetched = len(result.papers)
-    report.failures.extend(result.skipped)
-    outcome.failed = len(result.skipped)
-    if papers:
-        total = len(papers)
-
-        def step(done: int) -> None:
-            if progress:
-                progress(f"storing {source.name}", done, total)
-
-        stored = store.upsert([p.model_dump(mode="json") for p in papers], progress=step)
-        outcome.new = len(stored.new)
-        outcome.updated = len(stored.updated)
-        outcome.unchanged = len(stored.unchanged)
-    elif result.empty_reason:
-        outcome.status = SourceStatus.EMPTY
-        outcome.message = result.empty_reason
-    if key and result.watermark:
-        store.state.set_watermark(key, result.watermark, at=datetime.now().astimezone())
+    if key and watermark_out:
+        store.state.set_watermark(key, watermark_out, at=datetime.now().astimezone())
     return outcome
+
+
+def _store_results(
+    store: PaperStore,
+    name: str,
+    results: Iterator[FetchResult],
+    outcome: SourceReport,
+    report: RunReport,
+    progress: Progress | None,
+    *,
+    streamed: bool,
+) -> str | None:
+    """Store each fetched batch as it comes (one upsert each); the last watermark given.
+    A streamed file's size is known only at its end: its progress has no total."""
+    watermark = None
+    stored_before = 0
+    for result in results:
+        papers = _bounded(latest_versions(result.papers), report)
+        outcome.fetched += len(result.papers)
+        report.failures.extend(result.skipped)
+        outcome.failed += len(result.skipped)
+        watermark = result.watermark or watermark
+        if papers:
+            total = None if streamed else len(papers)
+
+            def step(done: int, base: int = stored_before, total: int | None = total) -> None:
+                if progress:
+                    progress(f"storing {name}", base + done, total)
+
+            stored = store.upsert([p.model_dump(mode="json") for p in papers], progress=step)
+            stored_before += len(papers)
+            outcome.new += len(stored.new)
+            outcome.updated += len(stored.updated)
+            outcome.unchanged += len(stored.unchanged)
+        elif result.empty_reason and not outcome.fetched:
+            outcome.status = SourceStatus.EMPTY
+            outcome.message = result.empty_reason
+    return watermark
 
 
 def _bounded(papers: list[Paper], report: RunReport) -> list[Paper]:

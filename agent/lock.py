@@ -5,6 +5,10 @@ it; readers (search, ask, show, status) never take it. ``RunLock`` is the bare l
 ``StoreLock`` is what a PaperAgent holds: reentrant for its owner, so ``run``, which ingests,
 summarizes and digests under one lock, does not wait for itself, while another PaperAgent (in
 this process or another) waits or gets a LockedError naming the holder.
+
+When the store is a shared Chroma server (``chroma_url``), the file lock only keeps this
+machine's processes apart: ``StoreLock`` then also takes the server's writer lease
+(store.lease), so a second machine waits or gets the same LockedError naming host and pid.
 """
 
 from __future__ import annotations
@@ -92,8 +96,10 @@ class StoreLock:
     """The writer lock of one owner (a PaperAgent): ``with lock.hold(wait):`` nests freely in
     the thread that holds it; other threads of the owner wait for it like other processes."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, chroma_url: str | None = None) -> None:
         self.home = home
+        self.chroma_url = chroma_url or None
+        self._lease: Any = None
         self._thread = threading.RLock()
         self._depth = 0
         self._file: RunLock | None = None
@@ -111,12 +117,19 @@ class StoreLock:
                 lock = RunLock(self.home, wait=max(0.0, deadline - time.monotonic()))
                 lock.acquire()
                 self._file = lock
+                try:
+                    self._take_lease(max(0.0, deadline - time.monotonic()))
+                except BaseException:
+                    self._file.release()
+                    self._file = None
+                    raise
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self._file is not None:
+                    self._drop_lease()
                     self._file.release()
                     self._file = None
         finally:
@@ -125,6 +138,35 @@ class StoreLock:
     @property
     def held(self) -> bool:
         return self._depth > 0
+
+    def _take_lease(self, wait: float) -> None:
+        if not self.chroma_url:
+            return
+        from agent.storage import store_errors
+        from store.lease import LeaseHeld, SharedLease
+
+        with store_errors():
+            lease = SharedLease(self.chroma_url, _command())
+            try:
+                lease.acquire(wait)
+            except LeaseHeld as exc:
+                holder = exc.holder.describe() if exc.holder else "unknown holder"
+                raise LockedError(
+                    f"Another paperbrief run ({holder}) is writing to the shared store at "
+                    f"{self.chroma_url}.",
+                    hint="Only one machine writes to a shared store: run the daily job on one "
+                    "writer, or queue behind it with `paperbrief --wait SECONDS COMMAND`. A lease "
+                    "whose holder died expires by itself within a minute.",
+                ) from None
+        self._lease = lease
+
+    def _drop_lease(self) -> None:
+        if self._lease is not None:
+            try:
+                self._lease.release()
+            except Exception:  # the server went away: the claim expires by itself
+                log.warning("could not release the writer lease", exc_info=True)
+            self._lease = None
 
 
 def writes(method: F) -> F:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from agent import errors
+from agent import errors, storage
 from agent.config import DEFAULT_PROFILE, Settings
 from agent.dates import parse_since, to_ts
 from agent.lock import StoreLock, writes
@@ -89,7 +89,7 @@ class PaperAgent(QAMethods, ReaderMethods):
             self._store = self._open_store()
         return self._store
 
-    def _open_store(self, *, allow_mismatch: bool = False) -> PaperStore:
+    def _open_store(self, *, allow_mismatch: bool = False, warm: bool = False) -> PaperStore:
         from store import PaperStore
 
         self.settings.home.mkdir(parents=True, exist_ok=True)
@@ -101,6 +101,7 @@ class PaperAgent(QAMethods, ReaderMethods):
                 ef_search=self.settings.store.hnsw_ef_search,
                 ef_construction=self.settings.store.hnsw_ef_construction,
                 allow_mismatch=allow_mismatch,
+                warm_embedder=warm,
             )
 
     @property
@@ -117,11 +118,9 @@ class PaperAgent(QAMethods, ReaderMethods):
     def summarizer(self) -> Summarizer:
         if self._summarizer is None:
             from agent.summaries.summarizer import Summarizer
-            from store.summary_cache import SummaryCache
 
-            self.settings.home.mkdir(parents=True, exist_ok=True)
             self._summarizer = Summarizer(
-                self.settings, llm=self.llm, cache=SummaryCache(self.settings.state_path)
+                self.settings, llm=self.llm, cache=storage.open_summary_cache(self.settings)
             )
         return self._summarizer
 
@@ -129,18 +128,14 @@ class PaperAgent(QAMethods, ReaderMethods):
     def history(self) -> DigestHistory:
         """Saved digests, the papers they sent and cached theme names (opened once)."""
         if self._history is None:
-            from store.digest_history import DigestHistory
-
-            self._history = DigestHistory.in_home(self.settings.home)
+            self._history = storage.open_history(self.settings)
         return self._history
 
     @property
     def signals(self) -> ReaderSignals:
         """Each profile's library and ratings (opened once)."""
         if self._signals is None:
-            from store.reader_signals import ReaderSignals
-
-            self._signals = ReaderSignals(self.settings.state_path)
+            self._signals = storage.open_signals(self.settings)
         return self._signals
 
     @property
@@ -175,7 +170,7 @@ class PaperAgent(QAMethods, ReaderMethods):
         """Hold the store's writer lock (every writing method takes it; it nests), waiting up
         to ``wait`` (default: the ``lock_wait`` given) before raising LockedError."""
         if self._writer is None:
-            self._writer = StoreLock(self.settings.home)
+            self._writer = StoreLock(self.settings.home, self.settings.store.chroma_url)
         return self._writer.hold(self.lock_wait if wait is None else wait)
 
     def __exit__(self, *exc: object) -> None:
@@ -217,6 +212,8 @@ class PaperAgent(QAMethods, ReaderMethods):
                 "The search query is empty.", hint="Give a few words to search."
             )
         with store_errors():
+            if self._store is None and mode != "bm25":  # the query will embed: load meanwhile
+                self._store = self._open_store(warm=True)
             hits = self.store.search(
                 query,
                 k=k,

@@ -17,6 +17,9 @@ from agent import errors
 if TYPE_CHECKING:
     from agent.config import Settings
     from store import Embedder
+    from store.digest_history import DigestHistory
+    from store.reader_signals import ReaderSignals
+    from store.summary_cache import SummaryCache
 
 
 @cache
@@ -25,8 +28,10 @@ def error_table() -> dict[type[Exception], type[errors.PaperbriefError]]:
     along the raised error's MRO, so the most specific entry wins)."""
     import prompts
     from store import errors as store_err
+    from store.lease import LeaseHeld
 
     return {
+        LeaseHeld: errors.LockedError,
         store_err.EmbeddingMismatch: errors.EmbeddingMismatchError,
         store_err.StoreUnavailable: errors.StoreUnavailable,
         store_err.EmbedderUnavailable: errors.EmbedderError,
@@ -81,4 +86,56 @@ def make_embedder(settings: Settings) -> Embedder:
         )
 
 
-__all__ = ["error_table", "make_embedder", "store_errors", "translate"]
+def open_summary_cache(settings: Settings) -> SummaryCache:
+    """The summary cache: on the shared Chroma server when ``chroma_url`` is set (so no machine
+    pays an LLM twice for one summary), else in the home's SQLite file."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.store.chroma_url
+    with store_errors():
+        if url:
+            from store.shared_summaries import SharedSummaryCache
+
+            return SharedSummaryCache(url, settings.state_path)  # type: ignore[return-value]
+        from store.summary_cache import SummaryCache
+
+        return SummaryCache(settings.state_path)
+
+
+def open_history(settings: Settings) -> DigestHistory:
+    """Digest history: which papers each profile was sent lives on the shared Chroma server
+    when ``chroma_url`` is set (nothing is sent twice, whichever machine sends); the digests'
+    files stay under the home."""
+    url = settings.store.chroma_url
+    with store_errors():
+        if url:
+            from store.shared_history import SharedDigestHistory
+
+            return SharedDigestHistory.in_home(settings.home, url)  # type: ignore[return-value]
+        from store.digest_history import DigestHistory
+
+        return DigestHistory.in_home(settings.home)
+
+
+def open_signals(settings: Settings) -> ReaderSignals:
+    """Each profile's library and ratings: on the shared Chroma server when ``chroma_url`` is
+    set (a rating given on a reader's machine reaches the writer that ranks the digest)."""
+    url = settings.store.chroma_url
+    with store_errors():
+        if url:
+            from store.shared_signals import SharedReaderSignals
+
+            return SharedReaderSignals(url)  # type: ignore[return-value]
+        from store.reader_signals import ReaderSignals
+
+        return ReaderSignals(settings.state_path)
+
+
+__all__ = [
+    "error_table",
+    "make_embedder",
+    "open_history",
+    "open_signals",
+    "open_summary_cache",
+    "store_errors",
+    "translate",
+]

@@ -108,25 +108,27 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
 
     recipients = _recipients(settings, command)  # bad input fails before any work is done
     _check_out(command.out)
-    with output.progress_bar(not command.as_json) as progress:
-        built = agent.digest(
-            since=command.since,
-            until=command.until,
-            category=command.category,
-            source=command.source,
-            include_sent=command.include_sent,
-            max_papers=command.max_papers,
-            use_llm=not command.no_llm,
-            profile=command.profile,
-            save=not command.dry_run,
-            progress=progress,
-        )
-    command.result["saved"] = None if command.dry_run else _folder(settings, built.id)
-    if command.out is not None:
-        write_digest(built, command.out)
-        command.result["out"] = str(command.out)
-        output.err_console().print(f"Wrote {command.out}", markup=False)
-    exit_code = _deliver(agent, settings, built, recipients, command)
+    # One hold of the writer lock from building to sending: no other writer gets in between.
+    with agent.writing():
+        with output.progress_bar(not command.as_json) as progress:
+            built = agent.digest(
+                since=command.since,
+                until=command.until,
+                category=command.category,
+                source=command.source,
+                include_sent=command.include_sent,
+                max_papers=command.max_papers,
+                use_llm=not command.no_llm,
+                profile=command.profile,
+                save=not command.dry_run,
+                progress=progress,
+            )
+        command.result["saved"] = None if command.dry_run else _folder(settings, built.id)
+        if command.out is not None:
+            write_digest(built, command.out)
+            command.result["out"] = str(command.out)
+            output.err_console().print(f"Wrote {command.out}", markup=False)
+        exit_code = _deliver(agent, settings, built, recipients, command)
     _show(built, recipients, command)
     if exit_code:
         raise typer.Exit(exit_code)

@@ -89,6 +89,7 @@ def _register() -> None:
     from cli import (
         admin_cmd,
         ask_cmd,
+        backfill_cmd,
         daily_cmd,
         digest_cmd,
         ingest_cmd,
@@ -100,6 +101,7 @@ def _register() -> None:
 
     daily_cmd.register(app, STATE)
     ingest_cmd.register(app, STATE)
+    backfill_cmd.register(app, STATE)
     search_cmd.register(app, STATE)
     summarize_cmd.register(app, STATE.agent)
     digest_cmd.register(app, STATE)

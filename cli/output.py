@@ -83,8 +83,11 @@ def print_json(data: Any) -> None:
 def clean(text: str, *, one_line: bool = False) -> str:
     """Untrusted text made safe for a terminal: escape sequences (colours, cursor moves, OSC
     titles and hyperlinks) and other control characters removed; tabs and newlines kept, or
-    with ``one_line`` (titles, names) folded into single spaces."""
-    text = _SEQUENCE.sub("", text)
+    with ``one_line`` (titles, names) folded into single spaces. A password or token written
+    into a URL (an endpoint quoted by an error or a log line) is masked."""
+    from agent import mask_url
+
+    text = mask_url(_SEQUENCE.sub("", text))
     if one_line:
         return " ".join(_CONTROL.sub("", _BREAKS.sub(" ", text)).split())
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

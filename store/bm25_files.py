@@ -1,12 +1,16 @@
-"""The BM25 index on disk: one folder per saved index, and a CURRENT file naming the live one.
+"""The BM25 index on disk: immutable segment folders, and a CURRENT file naming the live manifest.
 
-``root/idx-<revision>-<tag>/`` holds bm25s's own files, ``chunks.json`` (revision, chunk and
-paper ids, filter fields), and optionally ``vectors.npy`` (float16 chunk vectors) and
-``tokens.npy`` + ``offsets.npy`` (every chunk's token ids). A save writes a fresh folder,
-fsyncs its files and the folder, then replaces CURRENT (and fsyncs the root), so a reader, a
-crash or a power cut never leaves CURRENT naming half an index; a load that finds anything
-missing or inconsistent returns None and the store rebuilds the index. Saves take a small
-lock of their own (``.save.lock``) so two processes never remove each other's folders.
+``root/seg-<tag>/`` is one :class:`store.bm25_segment.Segment` (chunks.json: its chunk ids,
+paper ids, filter fields and the vocabulary terms it added; tokens/offsets/indptr/rows/tf.npy:
+token ids and raw term-count postings; vectors.npy: float16 chunk vectors, optional).
+``root/idx-<revision>-<tag>/manifest.json`` lists the segments in order and the rows dropped
+since they were written (``dead``, global row numbers), and CURRENT names that folder. A write
+of a few papers saves one new small segment and a new manifest; the big segments already on
+disk are shared, never rewritten (until the index is compacted into one segment again). A save
+fsyncs the new folders, then replaces CURRENT (and fsyncs the root), so a reader, a crash or a
+power cut never leaves CURRENT naming half an index; a load that finds anything missing or
+inconsistent returns None and the store rebuilds the index. Saves take a small lock of their
+own (``.save.lock``) so two processes never remove each other's folders.
 """
 
 from __future__ import annotations
@@ -18,38 +22,31 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from store.bm25_segment import Segment
 from store.layout import BM25_CURRENT
 
 log = logging.getLogger(__name__)
 
-_META = "chunks.json"
-_VECTORS = "vectors.npy"
-_TOKENS = "tokens.npy"
-_OFFSETS = "offsets.npy"
+_MANIFEST = "manifest.json"
 _SAVE_LOCK = ".save.lock"
-#: Written into chunks.json: an index of an older format (saved before only proven indexes were
-#: saved, so possibly missing papers) is rebuilt rather than trusted.
-FORMAT = 2
-#: BM25Index's per-chunk lists, saved in chunks.json under these names.
-COLUMNS = ("chunk_ids", "paper_ids", "published_ts", "sources", "categories")
+#: Written into the manifest: an index of an older format (one bm25s folder with precomputed
+#: scores, format 2) is rebuilt rather than read.
+FORMAT = 3
 
 
 @dataclass
 class IndexFiles:
-    """What a saved index holds; ``columns`` are BM25Index's per-chunk lists by name."""
+    """What a saved index holds: its segments in order and the rows dropped since."""
 
     revision: int
-    retriever: Any
-    columns: dict[str, list]
-    vectors: np.ndarray | None = None
-    tokens: tuple[np.ndarray, np.ndarray] | None = None
+    segments: list[Segment]
+    dead: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 @contextlib.contextmanager
@@ -64,32 +61,37 @@ def save_lock(root: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
-def write(root: Path, files: IndexFiles) -> None:
-    """Call under :func:`save_lock`."""
+def write(root: Path, revision: int, segments: Sequence[Segment], dead: np.ndarray) -> None:
+    """Call under :func:`save_lock`. Saves only the segments not on disk yet."""
     root.mkdir(parents=True, exist_ok=True)
-    name = f"idx-{files.revision}-{uuid.uuid4().hex[:8]}"
+    for segment in segments:
+        if segment.name is None or not (root / segment.name).is_dir():
+            folder = root / f"seg-{uuid.uuid4().hex[:12]}"
+            segment.save(folder)
+            for path in folder.iterdir():
+                _fsync(path)
+            _fsync(folder)
+    name = f"idx-{revision}-{uuid.uuid4().hex[:8]}"
     target = root / name
     target.mkdir()
-    if files.retriever is not None:
-        files.retriever.save(str(target), show_progress=False)
-    meta = {"format": FORMAT, "revision": files.revision, **files.columns}
-    (target / _META).write_text(json.dumps(meta), encoding="utf-8")
-    if files.vectors is not None:
-        np.save(target / _VECTORS, np.asarray(files.vectors, dtype=np.float16))
-    if files.tokens is not None:
-        np.save(target / _TOKENS, files.tokens[0])
-        np.save(target / _OFFSETS, files.tokens[1])
-    for path in target.iterdir():
-        _fsync(path)
+    manifest = {
+        "format": FORMAT,
+        "revision": revision,
+        "segments": [s.name for s in segments],
+        "dead": [int(r) for r in dead],
+    }
+    (target / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _fsync(target / _MANIFEST)
     _fsync(target)  # the folder's entries, before CURRENT may name it
     tmp = root / f"{BM25_CURRENT}.{name}.tmp"
     tmp.write_text(name, encoding="utf-8")
     _fsync(tmp)
     os.replace(tmp, root / BM25_CURRENT)
     _fsync(root)  # the rename itself
+    live = {name, *(s.name for s in segments)}
     for old in root.iterdir():
         # A reader loading one of these gets None and rebuilds: it never sees half an index.
-        if old.is_dir() and old.name != name:
+        if old.is_dir() and old.name not in live:
             shutil.rmtree(old, ignore_errors=True)
         elif old.name.endswith(".tmp"):
             old.unlink(missing_ok=True)
@@ -116,32 +118,19 @@ def read(root: Path) -> IndexFiles | None:
     """The saved index, or None when there is none (or it is unreadable: rebuild then)."""
     try:
         target = root / (root / BM25_CURRENT).read_text(encoding="utf-8").strip()
-        meta = json.loads((target / _META).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
+        manifest_path = target / _MANIFEST
+        if not manifest_path.is_file() and target.is_dir():
             log.info("BM25 index under %s has an older format; it will be rebuilt", root)
             return None
-        n_chunks = len(meta["chunk_ids"])
-        retriever = None
-        if n_chunks:
-            import bm25s
-
-            retriever = bm25s.BM25.load(str(target), load_corpus=False)
-        vectors = None
-        if (target / _VECTORS).is_file():  # memory-mapped: only filtered rows are read
-            vectors = np.load(target / _VECTORS, mmap_mode="r")
-            if len(vectors) != n_chunks:
-                raise ValueError("vectors.npy does not match the chunk list")
-        tokens = None
-        if (target / _TOKENS).is_file():  # read only when the index is updated
-            offsets = np.load(target / _OFFSETS, mmap_mode="r")
-            tokens = (np.load(target / _TOKENS, mmap_mode="r"), offsets)
-            if len(offsets) != n_chunks + 1:
-                raise ValueError("offsets.npy does not match the chunk list")
-        revision = int(meta["revision"])
-        columns = {key: meta[key] for key in COLUMNS}
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            log.info("BM25 index under %s has an older format; it will be rebuilt", root)
+            return None
+        segments = [Segment.load(root / name) for name in manifest["segments"]]
+        dead = np.asarray(manifest["dead"], dtype=np.int64)
+        return IndexFiles(int(manifest["revision"]), segments, dead)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError) as exc:
         log.warning("BM25 index under %s unreadable (%s); it will be rebuilt", root, exc)
         return None
-    return IndexFiles(revision, retriever, columns, vectors, tokens)

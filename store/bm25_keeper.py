@@ -1,10 +1,11 @@
 """Keeping the BM25 index at the store's revision.
 
 The index records the StateDB revision it was built at. After a write, the index that was fresh
-before it is extended with what the write changed (an ``IndexDelta``), when no other writer
-moved the revision in between; otherwise, and whenever a search finds the saved index stale
-(a crash mid-write, another process), it is rebuilt from the chunks in Chroma. Which index may
-be saved is the subject of :class:`BM25Keeper`.
+before it is extended with what the write changed (an ``IndexDelta``: one new segment and the
+dropped rows, see store.bm25_index, so the cost follows the write, not the store), when no
+other writer moved the revision in between; otherwise, and whenever a search finds the saved
+index stale (a crash mid-write, another process), it is rebuilt from the chunks in Chroma.
+Which index may be saved is the subject of :class:`BM25Keeper`.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ question is phrased with ("which papers ..."), and counts each of its terms once
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 
@@ -36,26 +39,40 @@ def idf(df: int, n_docs: int) -> float:
     return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
-@lru_cache(maxsize=1)
-def _query_stopwords() -> list[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+#: bm25s.tokenize's default token pattern: documents are tokenized by bm25s with it.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
-    return sorted(set(STOPWORDS_EN) | _QUERY_ONLY_STOPWORDS)
+
+@lru_cache(maxsize=1)
+def english_stopwords() -> frozenset[str]:
+    """bm25s's English stop list, read from its module file: importing any part of the bm25s
+    package runs its __init__, which imports scipy.sparse (0.2-0.6 s), and a query needs
+    only this list. The documents' tokenization used the same list."""
+    spec = importlib.util.find_spec("bm25s")  # locates the package without running it
+    if spec is None or spec.origin is None:
+        raise ImportError("bm25s is not installed")
+    path = Path(spec.origin).with_name("stopwords.py")
+    module_spec = importlib.util.spec_from_file_location("_paperbrief_bm25s_stopwords", path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot read {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return frozenset(module.STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _query_stopwords() -> frozenset[str]:
+    return english_stopwords() | _QUERY_ONLY_STOPWORDS
 
 
 def tokenize_query(query: str) -> list[str]:
     """A query's terms: the long English stop list and query phrasing removed, each term once
-    (a word repeated in a question is not more important)."""
-    import bm25s
-
-    tokens = bm25s.tokenize(
-        [query],
-        stopwords=_query_stopwords(),
-        stemmer=_stemmer(),
-        return_ids=False,
-        show_progress=False,
-    )[0]
-    return list(dict.fromkeys(tokens))
+    (a word repeated in a question is not more important). The same steps as
+    ``bm25s.tokenize`` (lower-case, its token pattern, stop words, Snowball stems), without
+    importing bm25s: a cold `search` would pay for scipy."""
+    stop = _query_stopwords()
+    words = [w for w in _TOKEN.findall(query.lower()) if w not in stop]
+    return list(dict.fromkeys(_stemmer().stemWords(words))) if words else []
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:

@@ -49,8 +49,11 @@ def split_url(url: str) -> tuple[str, int, bool]:
 
 def open_client(path: Path, chroma_url: str | None) -> Any:
     """PersistentClient under ``path`` or HttpClient for ``chroma_url``; telemetry off."""
-    import chromadb
-    from chromadb.config import Settings
+    from store.phases import phase
+
+    with phase("chromadb import"):
+        import chromadb
+        from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False)
     if not chroma_url:

@@ -61,6 +61,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def write_files(digests_dir: Path, digest_id: str, files: Mapping[str, str]) -> Path:
+    """Write ``files`` (name -> text) into the digest's folder, each atomically."""
+    folder = Path(digests_dir) / safe_name(digest_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        target = folder / safe_name(name)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    return folder
+
+
 class DigestHistory(SqliteTables):
     def __init__(self, db_path: Path, digests_dir: Path) -> None:
         super().__init__(db_path, _SCHEMA)
@@ -100,13 +112,7 @@ class DigestHistory(SqliteTables):
         profile: str = "default",
     ) -> Path:
         """Write ``files`` (name -> text) into the digest's folder atomically, then its row."""
-        folder = self.digests_dir / safe_name(digest_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            target = folder / safe_name(name)
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, target)
+        folder = write_files(self.digests_dir, digest_id, files)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO digest_runs (digest_id, created_at, window_start, window_end, papers,"

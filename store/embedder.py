@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from store.errors import EmbedderUnavailable
+from store.phases import phase
 
 if TYPE_CHECKING:
     import httpx
@@ -38,6 +39,14 @@ MINILM_DIM = 384
 #: our chunks); [CLS] and [SEP] count toward it.
 MAX_TOKENS = 256
 _WORD = re.compile(r"\w+")
+#: Cap on ``rows * width * (width + 48)`` per onnxruntime run. A run's peak memory is about
+#: 300 bytes per unit of it (12 heads' fp32 attention maps [rows, 12, width, width] are alive
+#: several at a time, plus the per-token layers): 32 chunks of 256 tokens took 630 MB per run,
+#: and two runs at once made ingest peak at 1.5-2.9 GB. This cap keeps a run near 33 MB (one
+#: chunk at 256 tokens, 6 at the median real chunk of ~105), and is faster too: on 327 real
+#: abstract chunks, 2 threads under load, 29-35 chunks/s against 17-19 for 32-row batches
+#: (smaller maps stay in cache); a cap of 55,000 was no faster.
+MAX_BATCH_CELLS = 110_000
 
 
 class Embedder(ABC):
@@ -54,6 +63,9 @@ class Embedder(ABC):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def warm(self) -> None:  # noqa: B027 - optional hook: most embedders have nothing to load
+        """Load what the first embed needs (a model file), if anything; safe in a thread."""
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -109,14 +121,35 @@ def _onnx_session(path: Path) -> Any:
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
+        # Memory: every run has another shape (width = its longest text). A memory pattern is
+        # planned and kept per shape, and the default arena grows in doubling steps and keeps
+        # them: RSS crept batch after batch. Without patterns and with an arena that grows by
+        # what is asked, a process that had embedded 2,000 chunks peaked at 430 MB, flat,
+        # against 580 MB and climbing (both with token_batches). Without any arena, glibc kept
+        # the freed blocks instead: 570-660 MB.
+        opts.enable_mem_pattern = False
+        provider = ("CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"})
         try:
-            session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=[provider])
         except Exception as exc:
             raise EmbedderUnavailable(f"onnxruntime cannot load {path}: {exc}") from exc
         _sessions[key] = session
         return session
+
+
+def token_batches(lengths: np.ndarray, max_rows: int, max_cells: int) -> list[np.ndarray]:
+    """Indices into ``lengths`` grouped into runs, longest first: each run has at most
+    ``max_rows`` rows and ``rows * width * (width + 48) <= max_cells`` (one row at least), so
+    padding stays small and a run's memory is bounded whatever the texts' lengths."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        width = max(1, int(lengths[order[start]]))  # the longest of the run: sorted descending
+        rows = max(1, min(max_rows, max_cells // (width * (width + 48))))
+        batches.append(order[start : start + rows])
+        start += rows
+    return batches
 
 
 class MiniLMEmbedder(Embedder):
@@ -128,10 +161,16 @@ class MiniLMEmbedder(Embedder):
     """
 
     def __init__(
-        self, *, threads: int = 0, batch_size: int = 32, model_path: Path | None = None
+        self,
+        *,
+        threads: int = 0,
+        batch_size: int = 32,
+        model_path: Path | None = None,
+        max_cells: int = MAX_BATCH_CELLS,
     ) -> None:
         self.threads = max(0, int(threads))
         self.batch_size = max(1, int(batch_size))
+        self.max_cells = max(1, int(max_cells))
         self._model_path = model_path
         self.model_id = f"{MINILM_NAME}@{MINILM_SHA256[:8]}"
         self.dim = MINILM_DIM
@@ -169,14 +208,16 @@ class MiniLMEmbedder(Embedder):
             log.debug("loaded %s from %s (threads=%d)", self.model_id, path, self.threads)
             return self._session
 
+    def warm(self) -> None:
+        self._load()
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session = self._load()
+        with phase("MiniLM load (first use)"):
+            session = self._load()
         encodings = minilm_tokenizer().encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
-        # Sorting by length keeps padding small; the output is put back in input order.
-        order = np.argsort(-lengths, kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 
         def run(idx: np.ndarray) -> None:
@@ -194,7 +235,7 @@ class MiniLMEmbedder(Embedder):
             m = mask[:, :, None].astype(np.float32)
             out[idx] = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
 
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = token_batches(lengths, self.batch_size, self.max_cells)
         workers = min(len(batches), self.threads or os.cpu_count() or 1)
         if workers <= 1:
             for idx in batches:

@@ -14,6 +14,7 @@ the BM25 index fresh in store.bm25_keeper.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from store.collections import Generation, GenerationManager, embedder_compatible
 from store.embedder import Embedder
 from store.errors import EmbeddingMismatch
 from store.layout import StoreLayout
+from store.phases import phase
 from store.read_retry import retry_transient, retrying_read
 from store.reading import ReadMixin
 from store.records import chunk_slots
@@ -42,6 +44,20 @@ log = logging.getLogger(__name__)
 #: Papers per write batch: large enough to sort chunks by length for embedding, small enough
 #: that a crash loses little work and progress moves.
 PAPERS_PER_BATCH = 64
+
+
+def _warm_in_background(embedder: Embedder) -> None:
+    """Load the model while the caller imports and opens Chroma: the ONNX session and the
+    tokenizer are built in C++/Rust with the GIL released, so on two cores the ~0.3 s of a
+    cold `search` overlaps the import. A failure is left for the first embed to report."""
+
+    def warm() -> None:
+        try:
+            embedder.warm()
+        except Exception:
+            log.debug("embedder warm-up failed; the first embed will say why", exc_info=True)
+
+    threading.Thread(target=warm, name="paperbrief-embedder-warm", daemon=True).start()
 
 
 class PaperStore(ReadMixin, WriteMixin, SearchMixin):
@@ -59,16 +75,20 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         max_batch_size: int | None = None,
         papers_per_batch: int = PAPERS_PER_BATCH,
         on_write: Callable[[str, int], None] | None = None,
+        warm_embedder: bool = False,
     ) -> None:
         """``max_batch_size`` caps records per Chroma call below the server's own limit;
         ``on_write(kind, n)`` is called after every Chroma write (kind "chunks", "papers",
-        "delete"), for progress displays and crash tests."""
+        "delete"), for progress displays and crash tests. ``warm_embedder`` loads the
+        embedding model in a thread while Chroma opens, for a query that will need it."""
+        if warm_embedder:
+            _warm_in_background(embedder)
         self.layout = StoreLayout(home)
         self.home = self.layout.home
         self.home.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder
         self.chroma_url = chroma_url or None
-        self.state = StateDB(self.layout.state_db)
+        self.state = StateDB(self.layout.state_db, shared_url=self.chroma_url)
         self._bm25 = BM25Keeper(self.layout.bm25, self.state, self._chunk_rows)
         self._papers_per_batch = max(1, papers_per_batch)
         self._mismatch: tuple[str, str] | None = None
@@ -79,8 +99,9 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         try:
 
             def connect() -> None:
-                self._client = open_client(self.layout.chroma, self.chroma_url)
-                with self._errors():
+                with phase("Chroma client open"):
+                    self._client = open_client(self.layout.chroma, self.chroma_url)
+                with self._errors(), phase("collections open"):
                     limit = int(self._client.get_max_batch_size())
                     self._batches = ChromaBatches(min(limit, max_batch_size or limit), on_write)
                     self._gens = GenerationManager(self._client, self.state, hnsw)
@@ -188,7 +209,8 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         self._bm25.rebuild()
 
     def _current_bm25(self) -> BM25Index:
-        return self._bm25.current()
+        with phase("BM25 index (loaded on first use)"):
+            return self._bm25.current()
 
     def _chunk_rows(self) -> tuple[list[ChunkRow], np.ndarray | None]:
         """Every chunk of the live generation, for a BM25 rebuild, less those outside their

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from store.fusion import DenseChunk, PaperCandidate, SparseChunk, fuse, rank_dense, rank_sparse
+from store.phases import phase
 from store.records import build_where
 from store.results import StoreHit
 
@@ -86,23 +87,29 @@ class SearchMixin:
             # Every mode needs it: filter masks, the sparse arm, and the hits' term coverage.
             bm25 = self._current_bm25()
             if mode in ("hybrid", "dense"):
-                query_vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+                with phase("query embedding"):
+                    query_vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
                 self._after_embed(query_vec[None, :])
-                dense = self._for_papers(
-                    lambda m: self._dense_chunks(query_vec, m, filters, bm25), n, k
-                )
+                with phase("dense query"):
+                    dense = self._for_papers(
+                        lambda m: self._dense_chunks(query_vec, m, filters, bm25), n, k
+                    )
             if mode in ("hybrid", "bm25"):
-                sparse = self._for_papers(
-                    lambda m: [SparseChunk(*row) for row in bm25.search(query, m, **filters)], n, k
-                )
+                with phase("BM25 query"):
+                    sparse = self._for_papers(
+                        lambda m: [SparseChunk(*row) for row in bm25.search(query, m, **filters)],
+                        n,
+                        k,
+                    )
             if mode == "hybrid":
                 ranked = fuse(dense, sparse)
             elif mode == "dense":
                 ranked = rank_dense(dense)
             else:
                 ranked = rank_sparse(sparse)
-            chosen = self._with_records(ranked, k)
-            self._complete(chosen, query_vec)
+            with phase("fetching records"):
+                chosen = self._with_records(ranked, k)
+                self._complete(chosen, query_vec)
             coverage = bm25.term_coverage(query, [c.paper_id for c, _, _ in chosen])
         return [
             StoreHit(

@@ -6,6 +6,10 @@ to the store begins and again when it ends, so derived indexes know when they ar
 ``writes`` (the writes in flight: who, and which papers they touch). A reader can prove that what
 it read is a consistent state: no write in flight and the revision unchanged across the read
 (see :meth:`StateDB.snapshot`). WAL mode lets a reader look while a run writes.
+
+When the store is a Chroma server shared by several machines (``shared_url``), the revision and
+the writes in flight live on that server instead (store.shared_revision): every home's BM25 copy
+then goes stale when any machine writes. Meta and watermarks stay in the home.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from store.pids import pid_alive
+
+if TYPE_CHECKING:
+    from store.shared_revision import SharedRevision
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,24 +67,20 @@ class DeadWrite:
 
 def _alive(pid: int, host: str) -> bool:
     """Whether the writer may still run (another host's process is assumed to)."""
-    if pid <= 0:  # abandoned (0); and os.kill must never see a pid <= 0
-        return False
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # pid 0 marks an abandoned write (and os.kill must never see a pid <= 0)
+    return pid > 0 and (host != socket.gethostname() or pid_alive(pid))
 
 
 class StateDB:
     """Thread-safe wrapper over one sqlite3 connection in autocommit mode."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shared_url: str | None = None) -> None:
         self.path = Path(path)
+        self._shared: SharedRevision | None = None
+        if shared_url:
+            from store.shared_revision import SharedRevision
+
+            self._shared = SharedRevision(shared_url)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(
@@ -133,11 +139,15 @@ class StateDB:
 
     # --- revision -----------------------------------------------------------------------------
     def revision(self) -> int:
+        if self._shared is not None:
+            return self._shared.revision()
         with self._lock:
             return int(self._conn.execute("SELECT value FROM revision WHERE id = 1").fetchone()[0])
 
     def bump_revision(self) -> int:
         """Call BEFORE writing to the store: a crash mid-write then leaves derived indexes stale."""
+        if self._shared is not None:
+            return self._shared.bump_revision()
         with self._lock:
             row = self._conn.execute(
                 "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value"
@@ -147,6 +157,8 @@ class StateDB:
     # --- writes in flight -----------------------------------------------------------------------
     def begin_write(self) -> tuple[str, int]:
         """Register a write and bump the revision, atomically: (token, revision)."""
+        if self._shared is not None:
+            return self._shared.begin_write()
         token = uuid.uuid4().hex
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -161,6 +173,8 @@ class StateDB:
 
     def note_papers(self, token: str, paper_ids: list[str]) -> None:
         """Record papers a write is about to change, so a crash can be repaired."""
+        if self._shared is not None:
+            return self._shared.note_papers(token, paper_ids)
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             row = self._conn.execute("SELECT papers FROM writes WHERE token = ?", (token,))
@@ -175,6 +189,8 @@ class StateDB:
     def end_write(self, token: str) -> int:
         """Unregister a write and bump the revision again (so anything read while it was in
         flight is stale); returns the new revision."""
+        if self._shared is not None:
+            return self._shared.end_write(token)
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("DELETE FROM writes WHERE token = ?", (token,))
@@ -186,6 +202,8 @@ class StateDB:
     def abandon_write(self, token: str) -> None:
         """A write that failed part-way: no longer in flight (the revision moves), but its
         entry stays, as a dead one, for the next write to repair its papers."""
+        if self._shared is not None:
+            return self._shared.abandon_write(token)
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("UPDATE writes SET pid = 0 WHERE token = ?", (token,))
@@ -194,6 +212,9 @@ class StateDB:
     def snapshot(self) -> Snapshot:
         """The revision and the writes in flight whose process is alive (a killed writer's
         entry stays until the next write repairs it, but no longer counts as in flight)."""
+        if self._shared is not None:
+            revision, alive, _ = self._shared.state()
+            return Snapshot(revision, frozenset(t for t, up in alive.items() if up))
         with self._lock, self._conn:
             self._conn.execute("BEGIN")
             revision = self._conn.execute("SELECT value FROM revision WHERE id = 1").fetchone()
@@ -202,6 +223,9 @@ class StateDB:
         return Snapshot(int(revision[0]), live)
 
     def dead_writes(self) -> list[DeadWrite]:
+        if self._shared is not None:
+            _, alive, papers = self._shared.state()
+            return [DeadWrite(t, papers[t]) for t, up in alive.items() if not up]
         with self._lock:
             rows = self._conn.execute("SELECT token, pid, host, papers FROM writes").fetchall()
         return [
@@ -212,6 +236,8 @@ class StateDB:
 
     def forget_write(self, token: str) -> None:
         """Drop a dead write's entry once its papers are repaired."""
+        if self._shared is not None:
+            return self._shared.forget_write(token)
         with self._lock:
             self._conn.execute("DELETE FROM writes WHERE token = ?", (token,))
 

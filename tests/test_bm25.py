@@ -120,7 +120,8 @@ def test_save_load_roundtrip_keeps_revision_and_results(tmp_path):
     assert loaded is not None and loaded.revision == 7 and len(loaded) == len(ROWS)
     query = "kernels phones coral"
     assert loaded.search(query, 10, source="arxiv") == index.search(query, 10, source="arxiv")
-    assert len([p for p in root.iterdir() if p.is_dir()]) == 1  # the older build is gone
+    # the older build is gone: one manifest folder and the one segment it names
+    assert sorted(p.name[:4] for p in root.iterdir() if p.is_dir()) == ["idx-", "seg-"]
 
 
 def test_empty_index_searches_and_persists(tmp_path):
@@ -134,8 +135,8 @@ def test_empty_index_searches_and_persists(tmp_path):
 def test_corrupt_index_loads_as_missing(tmp_path):
     root = tmp_path / "bm25"
     BM25Index.build(ROWS, revision=2).save(root)
-    name = (root / BM25_CURRENT).read_text()
-    (root / name / "chunks.json").write_text("{not json")
+    (segment,) = root.glob("seg-*")
+    (segment / "chunks.json").write_text("{not json")
     assert BM25Index.load(root) is None
 
 
@@ -171,7 +172,7 @@ def test_updated_index_equals_a_full_rebuild(tmp_path):
     vectors = rng.normal(size=(len(ROWS), 4)).astype(np.float32)
     BM25Index.build(ROWS, revision=1, vectors=vectors).save(tmp_path)
     saved = BM25Index.load(tmp_path)  # token ids and vectors come back memory-mapped
-    assert saved is not None and saved.tokens is not None
+    assert saved is not None and isinstance(saved.segments[0].tokens, np.memmap)
     # p1 gets a new text (fewer chunks), p3 changes category, p5 is new with an unseen word.
     new_rows = [
         ChunkRow("p1#0", "p1", "Pruned transformers on phones", 1_500, "arxiv", ["cs.LG"]),
@@ -207,19 +208,24 @@ def test_updated_index_equals_a_full_rebuild(tmp_path):
     _same_results(again, rebuilt, "zebrafish phones")
 
 
-def test_an_index_saved_without_token_ids_cannot_be_updated(tmp_path):
-    BM25Index.build(ROWS, revision=1).save(tmp_path)
-    (current,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    for name in ("tokens.npy", "offsets.npy"):  # as an index saved by an earlier release
-        (current / name).unlink()
-    old = BM25Index.load(tmp_path)
-    assert old is not None and old.tokens is None
-    assert old.updated(drop_papers=set(), rows=ROWS[:1], vectors=None, revision=2) is None
+def test_an_index_saved_in_the_old_format_is_rebuilt_not_read(tmp_path):
+    # Format 2 (one bm25s folder with precomputed scores): load says "none", the keeper rebuilds.
+    old = tmp_path / "idx-4-abcd1234"
+    old.mkdir()
+    (old / "chunks.json").write_text('{"format": 2, "revision": 4, "chunk_ids": []}')
+    (tmp_path / BM25_CURRENT).write_text(old.name)
+    assert BM25Index.saved_revision(tmp_path) == 4 and BM25Index.load(tmp_path) is None
     assert (
         BM25Index.build([], revision=0)
         .updated(drop_papers=set(), rows=ROWS[:2], vectors=None, revision=1)
         .search("phones", 5)
     )
+
+
+def test_vectors_on_one_side_only_cannot_be_updated():
+    index = BM25Index.build(ROWS, revision=1)
+    vectors = np.ones((1, 4), dtype=np.float32)
+    assert index.updated(drop_papers=set(), rows=ROWS[:1], vectors=vectors, revision=2) is None
 
 
 def test_chunks_of_stop_words_only_are_indexed():

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
+from chroma_server import chroma_run
+from httpserver import unused_port
 
 from store import PaperStore, StoreHit
 from store.embedder import HashingEmbedder
@@ -114,50 +111,10 @@ def _ts(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    if not os.path.exists(exe):
-        pytest.skip("the chroma console script is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("chroma server did not start")
-        time.sleep(0.1)
-
-
-def _stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
-    proc, url = _start_server(tmp_path_factory.mktemp("chroma-server"))
-    yield url
-    _stop_server(proc)
+    with chroma_run(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
 
 
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])
@@ -447,7 +404,10 @@ def test_embedding_mismatch_and_reindex(open_store, tmp_path):
     reopened = open_store(other)  # no mismatch any more
     assert reopened.stats().papers == len(PAPERS)
     names = {c.name for c in reopened._client.list_collections()}
-    assert names == {"pb_papers_g2", "pb_chunks_g2"}
+    assert names - {n for n in names if n.startswith("pb_shared_")} == {
+        "pb_papers_g2",
+        "pb_chunks_g2",
+    }
 
 
 def test_writes_are_split_below_the_max_batch_size(open_store, minilm):
@@ -485,7 +445,7 @@ def test_search_edge_cases(filled):
 
 
 def test_unreachable_server_names_the_url(tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{unused_port()}"
     with pytest.raises(StoreUnavailable) as err:
         PaperStore(tmp_path / "home", HashingEmbedder(16), chroma_url=url)
     assert url in str(err.value) and "chroma run" in err.value.hint
@@ -493,13 +453,10 @@ def test_unreachable_server_names_the_url(tmp_path):
 
 @pytest.mark.slow
 def test_server_going_away_raises_store_unavailable(tmp_path):
-    proc, url = _start_server(tmp_path / "server")
-    try:
+    with chroma_run(tmp_path / "server") as url:
         store = PaperStore(tmp_path / "home", HashingEmbedder(32), chroma_url=url)
         store.upsert(copy.deepcopy(PAPERS[:2]))
         assert store.search("coral", k=1, mode="dense")
-    finally:
-        _stop_server(proc)
     with pytest.raises(StoreUnavailable) as err:
         store.search("coral", k=1, mode="dense")
     assert url in str(err.value)

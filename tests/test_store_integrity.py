@@ -98,7 +98,7 @@ def test_a_saved_index_from_an_older_format_is_rebuilt_not_trusted(tmp_path):
     revision = store.state.revision()
     partial = [ChunkRow(c["id"], "2502.00000", c["text"]) for c in store.chunks_of("2502.00000")]
     BM25Index.build(partial, revision=revision).save(root)
-    meta_file = root / (root / BM25_CURRENT).read_text().strip() / "chunks.json"
+    meta_file = root / (root / BM25_CURRENT).read_text().strip() / "manifest.json"
     meta = json.loads(meta_file.read_text())
     del meta["format"]
     meta_file.write_text(json.dumps(meta))

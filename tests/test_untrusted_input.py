@@ -270,3 +270,18 @@ def test_config_show_masks_credentials_inside_urls(tmp_path):
     assert settings["llm"]["base_url"] == "https://alice:****@llm.example.org/v1"
     assert settings["store"]["chroma_url"] == "http://****@chroma.example.org:8000"
     assert settings["hf"]["api_url"] == "https://huggingface.co/api/daily_papers"
+
+
+def test_errors_and_logs_that_quote_a_url_mask_its_credentials(tmp_path):
+    # an unreachable feed whose URL carries a login: the failure names the URL, not the password
+    env = {
+        "PAPERBRIEF_ARXIV__RSS_URL": f"http://reader:s3cret-pw@127.0.0.1:{unused_port()}/rss",
+        "PAPERBRIEF_HTTP__RETRIES": "1",
+        "PAPERBRIEF_HTTP__BACKOFF": "0",
+        "COLUMNS": "250",
+    }
+    result = cli("--home", str(tmp_path / "h"), "-v", "ingest", "-s", "arxiv-rss", env=env)
+    assert result.exit_code == 1, result.output
+    assert "GET http://reader:****@127.0.0.1:" in result.output  # the retry's log line
+    assert "could not reach 127.0.0.1:" in result.output  # the error names the host only
+    assert "s3cret-pw" not in result.output

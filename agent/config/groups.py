@@ -30,6 +30,12 @@ class StoreSettings(_Group):
     hnsw_ef_construction: int = Field(
         200, ge=10, description="HNSW ef_construction, fixed at creation."
     )
+    ingest_batch: int = Field(
+        500,
+        ge=1,
+        description="Papers a file ingest reads, embeds and stores per step: memory stays "
+        "bounded whatever the file's size.",
+    )
 
 
 class EmbeddingSettings(_Group):

@@ -7,26 +7,24 @@ user part, which is often a token (``https://TOKEN@host``), is masked whole.
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 MASK = "****"
+# scheme://userinfo@ anywhere in a text (a URL alone, or inside an error message)
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)(?P<userinfo>[^/\s@?#]+)@")
 
 
 def mask_url(text: str) -> str:
-    """``text`` with the credentials of a URL masked; anything else unchanged."""
+    """``text`` with the credentials of every URL in it masked; anything else unchanged."""
     if "://" not in text or "@" not in text:
         return text
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return text
-    user, colon, _password = userinfo.partition(":")
-    shown = f"{user}:{MASK}" if colon else MASK
-    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
+
+    def masked(match: re.Match[str]) -> str:
+        user, colon, _password = match["userinfo"].partition(":")
+        return f"{match['scheme']}{user + ':' + MASK if colon else MASK}@"
+
+    return _USERINFO.sub(masked, text)
 
 
 def mask_url_credentials(data: Any) -> Any:

@@ -40,9 +40,10 @@ _QUESTION_WORDS = frozenset(
 
 @cache
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    # bm25s's list, without importing bm25s (its __init__ imports scipy: 0.2-0.6 s of `ask`)
+    from store.bm25_tokens import english_stopwords
 
-    return frozenset(STOPWORDS_EN) | _QUESTION_WORDS
+    return english_stopwords() | _QUESTION_WORDS
 
 
 @cache

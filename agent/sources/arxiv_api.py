@@ -126,6 +126,11 @@ class ArxivApiSource:
             skipped=skipped,
         )
 
+    def page(self, search: str, start: int, size: int, order: str = "ascending") -> AtomPage:
+        """One page of a search by submission date (``order``: ascending or descending),
+        retried while arXiv answers it empty: what a backfill pages through."""
+        return self._page_with_retries(search, start, size, order)
+
     def _page_with_retries(self, search: str, start: int, size: int, order: str) -> AtomPage:
         """arXiv sometimes answers a page with no entries though totalResults says more."""
         page = self._page(search, start, size, order)

@@ -7,10 +7,10 @@ records without a title or abstract are reported in ``skipped`` while the rest a
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,15 @@ from agent.config import Settings
 from agent.errors import InputError
 from agent.models import ItemFailure, Paper
 from agent.sources._atom import is_atom_feed, parse_api_page
-from agent.sources._records import is_known_column, missing_required, record_to_paper
+from agent.sources._stream import file_error, jsonl_object
+from agent.sources._tabular import (
+    SOURCE,
+    Parsed,
+    _sniff_delimiter,
+    convert_records,
+    csv_items,
+    detect_format,
+)
 from agent.sources._textblocks import block_to_paper, find_blocks
 from agent.sources._xml import XMLSyntaxError, looks_like_html, parse_xml
 from agent.sources.arxiv_rss import is_announcement_feed, parse_announcements
@@ -28,18 +36,10 @@ from agent.sources.hf import is_hf_shape, parse_hf_items
 log = logging.getLogger(__name__)
 
 FORMATS = ("hf", "json", "jsonl", "csv", "atom", "rss", "text")
-SOURCE = "file"
 _BOM = b"\xef\xbb\xbf"
-_DELIMITERS = ",;\t|"
-_COLUMNS_HINT = (
-    "Give the CSV a header row with at least `title` and `abstract` (or `summary`) columns; "
-    "optional: id, authors, url, date, categories."
-)
-Parsed = tuple[list[Paper], list[ItemFailure]]
 
 
-def _fail(path: Path, problem: str, hint: str) -> InputError:
-    return InputError(f"{path}: {problem}", hint=hint)
+_fail = file_error
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -64,46 +64,6 @@ def decode(data: bytes, path: Path) -> str:
         ) from None
 
 
-def detect_format(text: str) -> str:
-    head = text.lstrip()
-    if head.startswith("<"):
-        return "atom"
-    if head.startswith(("[", "{")):
-        return "json"
-    if _looks_like_csv(text):
-        return "csv"
-    return "text"
-
-
-def _sniff_delimiter(text: str) -> str | None:
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        counts = {d: header.count(d) for d in _DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else None
-
-
-def _looks_like_csv(text: str) -> bool:
-    """A header of short column names, and either a known column or rows that all fit it."""
-    text = text.lstrip("\r\n")
-    delimiter = _sniff_delimiter(text)
-    if delimiter is None:
-        return False
-    rows = [r for r in csv.reader(io.StringIO(text[:65536]), delimiter=delimiter) if r]
-    if not rows:
-        return False
-    header = [c.strip() for c in rows[0]]
-    if len(header) < 2 or not all(0 < len(c) <= 40 and len(c.split()) <= 4 for c in header):
-        return False
-    if any(is_known_column(c) for c in header):
-        return True
-    data = rows[1:21]
-    return len(data) >= 2 and all(len(r) == len(header) for r in data)
-
-
 class FileSource:
     """Reads ``request.path``; ``request.format`` overrides detection."""
 
@@ -118,6 +78,30 @@ class FileSource:
                 "The file source needs a path.", hint="Pass the file to read, e.g. `--file x.csv`."
             )
         return read_papers(request.path, request.format)
+
+    def fetch_batches(self, request: FetchRequest, size: int) -> Iterator[FetchResult]:
+        """The file's papers ``size`` at a time: JSON Lines and CSV are read line by line
+        (agent.sources._stream); other formats are parsed whole and handed out in slices."""
+        if request.path is None:
+            raise InputError(
+                "The file source needs a path.", hint="Pass the file to read, e.g. `--file x.csv`."
+            )
+        return _file_batches(Path(request.path).expanduser(), request.format, max(1, size))
+
+
+def _file_batches(path: Path, fmt: str | None, size: int) -> Iterator[FetchResult]:
+    from agent.sources._stream import paper_batches, stream_format
+
+    streamed = stream_format(path, fmt) if path.is_file() else None
+    if streamed is not None:
+        yield from paper_batches(path, streamed, size)
+        return
+    whole = read_papers(path, fmt)
+    if not whole.papers:
+        yield whole
+    for start in range(0, len(whole.papers), size):
+        skipped = whole.skipped if start == 0 else []
+        yield FetchResult(papers=whole.papers[start : start + size], skipped=skipped)
 
 
 def read_papers(path: Path | str, fmt: str | None = None) -> FetchResult:
@@ -236,7 +220,7 @@ def _parse_json(text: str, path: Path, *, require_hf: bool) -> Parsed:
             f"expected JSON objects, found a {type(bad).__name__}.",
             "Give one object per paper with title and abstract fields.",
         )
-    return _records(records, path, label="record")
+    return convert_records(records, path, label="record")
 
 
 def _first_line_is_object(text: str) -> bool:
@@ -252,104 +236,18 @@ def _parse_jsonl(text: str, path: Path) -> Parsed:
     lines = text.splitlines()
     last = max((i for i, line in enumerate(lines, 1) if line.strip()), default=0)
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            cut = " (the file looks truncated)" if number == last else ""
-            raise _fail(
-                path,
-                f"line {number} is not valid JSON{cut}: {exc.msg} at column {exc.colno}.",
-                "Each line must be one complete JSON object; fix or remove that line.",
-            ) from None
-        if not isinstance(obj, dict):
-            raise _fail(
-                path,
-                f"line {number} is a JSON {type(obj).__name__}, not an object.",
-                "Each line must be one JSON object with title and abstract fields.",
-            )
-        obj.setdefault("__line__", number)
-        records.append(obj)
-    return _records(records, path, label="line")
-
-
-def _records(records: list[dict[str, Any]], path: Path, *, label: str) -> Parsed:
-    hf_items = [r for r in records if is_hf_shape(r)]
-    flat = [r for r in records if not is_hf_shape(r)]
-    keys = sorted({str(k) for r in flat for k in r if k != "__line__"})
-    missing = missing_required(keys)
-    if flat and missing:  # no record at all has the field: a wrong file, not a bad record
-        raise _fail(
-            path,
-            f"no record has a {' or '.join(missing)} field; fields found: "
-            f"{', '.join(keys) or 'none'}.",
-            "Name the fields `title` and `abstract` (or `summary`).",
-        )
-    papers: list[Paper] = []
-    skipped: list[ItemFailure] = []
-    if hf_items:
-        papers, skipped = parse_hf_items(hf_items, source=SOURCE)
-    for index, record in enumerate(flat, start=1):
-        where = f"{path.name} {label} {record.pop('__line__', index)}"
-        try:
-            papers.append(record_to_paper(record, source=SOURCE))
-        except ValueError as exc:
-            skipped.append(ItemFailure(item=where, step="fetch", reason=str(exc)))
-    return papers, skipped
+        if line.strip():
+            records.append(jsonl_object(line, number, path, lambda n=number: n == last))
+    return convert_records(records, path, label="line")
 
 
 # --- CSV ------------------------------------------------------------------------------------
 def _parse_csv(text: str, path: Path) -> Parsed:
-    # The csv module refuses fields over 128 KiB, and that failed the whole file for one
-    # over-long abstract: allow any field this file can hold (ingest cuts long text, saying so).
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text) + 1))
-    try:
-        return _read_csv(text, path)
-    finally:
-        csv.field_size_limit(limit)
-
-
-def _read_csv(text: str, path: Path) -> Parsed:
     delimiter = _sniff_delimiter(text) or ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(r for r in reader if any(c.strip() for c in r))
-        missing = missing_required(header)
-        if missing:
-            found = ", ".join(c.strip() for c in header)
-            raise _fail(
-                path,
-                f"CSV has no {' or '.join(missing)} column; columns found: {found}.",
-                _COLUMNS_HINT,
-            )
-        columns = [c.strip() for c in header]
-        papers: list[Paper] = []
-        skipped: list[ItemFailure] = []
-        for row in reader:
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) > len(columns):
-                raise _fail(
-                    path,
-                    f"line {reader.line_num} has {len(row)} fields but the header has "
-                    f"{len(columns)}.",
-                    f"Quote fields that contain the delimiter {delimiter!r}.",
-                )
-            record = dict(zip(columns, row, strict=False))
-            try:
-                papers.append(record_to_paper(record, source=SOURCE))
-            except ValueError as exc:
-                item = f"{path.name} line {reader.line_num}"
-                skipped.append(ItemFailure(item=item, step="fetch", reason=str(exc)))
-    except csv.Error as exc:
-        raise _fail(
-            path,
-            f"malformed CSV at line {reader.line_num}: {exc}.",
-            "Check the quoting near that line (an unclosed quote?).",
-        ) from None
-    return papers, skipped
+    lines = io.StringIO(text, newline="")
+    items = list(csv_items(lines, path, delimiter, size_limit=len(text) + 1))
+    papers = [i for i in items if isinstance(i, Paper)]
+    return papers, [i for i in items if isinstance(i, ItemFailure)]
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -222,7 +222,8 @@ def _shown(url: str, params: Mapping[str, Any] | None) -> str:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    # without a user:password@ written into the URL: messages and logs name the host only
+    return urlsplit(url).netloc.rpartition("@")[2] or url
 
 
 def _unresolved(exc: BaseException) -> bool:

@@ -1,0 +1,123 @@
+"""Digest history on a shared Chroma server: which papers each profile was sent, whichever
+machine sent them, so a digest built on another machine never repeats them.
+
+Same interface as :class:`store.digest_history.DigestHistory`. The digest's files stay in the
+local home (``home/digests/<id>/``); the rows go to three shared collections:
+``pb_shared_digest_runs`` (one per digest: the row DigestHistory keeps), ``pb_shared_digest_sent``
+((digest, paper) with the digest's profile copied in, so ``sent_ids`` is one filtered read) and
+``pb_shared_digest_themes`` (LLM theme names, so no machine pays to name a theme twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from store.digest_history import write_files
+from store.layout import StoreLayout
+from store.shared import SharedTable
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class SharedDigestHistory:
+    def __init__(self, chroma_url: str, digests_dir: Path, *, client: Any = None) -> None:
+        self.digests_dir = Path(digests_dir)
+        self._runs = SharedTable(chroma_url, "digest_runs", client=client)
+        self._sent = SharedTable(chroma_url, "digest_sent", client=self._runs.client)
+        self._themes = SharedTable(chroma_url, "digest_themes", client=self._runs.client)
+
+    @classmethod
+    def in_home(cls, home: Path, chroma_url: str) -> SharedDigestHistory:
+        return cls(chroma_url, StoreLayout(home).digests)
+
+    # --- saving -----------------------------------------------------------------------------
+    def save(
+        self,
+        digest_id: str,
+        files: Mapping[str, str],
+        *,
+        created_at: str,
+        subject: str,
+        papers: int,
+        themes: int,
+        window_start: str | None = None,
+        window_end: str | None = None,
+        profile: str = "default",
+    ) -> Path:
+        folder = write_files(self.digests_dir, digest_id, files)
+        row = self.run(digest_id) or {
+            "digest_id": digest_id, "created_at": created_at, "window_start": window_start,
+            "window_end": window_end, "status": "saved", "recipients": "", "sent_at": None,
+            "error": None, "profile": profile,
+        }  # fmt: skip
+        row.update(papers=papers, themes=themes, subject=subject, folder=str(folder))
+        self._put_run(row)
+        return folder
+
+    def mark_sent(
+        self, digest_id: str, paper_ids: Sequence[str], recipients: Sequence[str] = ()
+    ) -> None:
+        at = _now()
+        run = self.run(digest_id)
+        profile = str((run or {}).get("profile", "default"))
+        self._sent.put([
+            (f"{digest_id}|{pid}", None, {"paper_id": pid, "digest_id": digest_id,
+                                          "profile": profile, "sent_at": at})
+            for pid in dict.fromkeys(paper_ids)
+        ])  # fmt: skip
+        if run is not None:
+            run.update(status="sent", sent_at=at, recipients=", ".join(recipients), error=None)
+            self._put_run(run)
+
+    def mark_failed(self, digest_id: str, error: str) -> None:
+        run = self.run(digest_id)
+        if run is not None:
+            run.update(status="failed", error=error[:1000])
+            self._put_run(run)
+
+    def _put_run(self, row: dict[str, Any]) -> None:
+        meta = {k: row.get(k) for k in ("created_at", "profile", "status")}
+        self._runs.put([(row["digest_id"], row, meta)])
+
+    # --- reading ----------------------------------------------------------------------------
+    def sent_ids(self, paper_ids: Sequence[str], profile: str = "default") -> set[str]:
+        rows = self._sent.where_in("paper_id", paper_ids, profile=profile)
+        return {str(r.meta["paper_id"]) for r in rows}
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = [r.doc for r in self._runs.where()]
+        rows.sort(key=lambda r: (r["created_at"], r["digest_id"]), reverse=True)
+        return rows[:limit]
+
+    def run(self, digest_id: str) -> dict[str, Any] | None:
+        row = self._runs.one(digest_id)
+        return dict(row.doc) if row else None
+
+    def exists(self, digest_id: str) -> bool:
+        return self.run(digest_id) is not None
+
+    # --- theme-name cache ---------------------------------------------------------------------
+    def get_theme_name(self, key: str) -> tuple[str, str] | None:
+        row = self._themes.one(_key_id(key))
+        return (row.doc["name"], row.doc["overview"]) if row else None
+
+    def put_theme_name(
+        self, key: str, name: str, overview: str, *, model: str, prompt_version: str
+    ) -> None:
+        doc = {"name": name, "overview": overview}
+        meta = {"model": model, "prompt_version": prompt_version, "created_at": _now()}
+        self._themes.put([(_key_id(key), doc, meta)])
+
+    def close(self) -> None:
+        """Nothing held open: rows live on the server."""
+
+
+def _key_id(key: str) -> str:
+    """Theme keys can be long (they name paper ids): a fixed-length row id."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
