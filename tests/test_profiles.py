@@ -53,9 +53,11 @@ FORMATS = {
 BAD_FILES = ["unclosed.bib", "broken_csl.json", "missing_er.ris", "no_title.csv", "bad_ids.txt"]
 
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
-# arXiv's answer to id_list=0808.05394,1707.08567: the malformed id is silently dropped.
-ID_LIST_ANSWER = SAMPLES / "arxiv_api_idlist_0808.05394_1707.08567.atom.xml"
+# arXiv's recorded answer to id_list=0808.05394,1707.08567 (a copy of the shared sample): the
+# malformed id is silently dropped.
+ID_LIST_ANSWER = (
+    Path(__file__).parent / "fixtures" / "sources" / "api_idlist_0808.05394_1707.08567.atom.xml"
+)
 
 
 def make_agent(home: Path, embedder=None, *, arxiv_url: str | None = None) -> PaperAgent:
