@@ -12,6 +12,7 @@ may change what is decided above (the writer lease, :mod:`store.lease`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,14 +38,21 @@ class Row:
     meta: dict[str, Scalar]
 
 
+@functools.cache
+def server_client(chroma_url: str) -> Any:
+    """One client per server for every shared table of the process (revision, lease, summaries,
+    history, signals): each new client costs a heartbeat and a tenant check on the server."""
+    # open_client only reads its path argument for an embedded store; a URL is set here.
+    return open_client(Path("."), chroma_url)
+
+
 class SharedTable:
     """One collection of JSON rows on the server named by ``chroma_url``."""
 
     def __init__(self, chroma_url: str, kind: str, *, client: Any = None) -> None:
         self.chroma_url = chroma_url
         self.name = PREFIX + kind
-        # open_client only reads its path argument for an embedded store; a URL is set here.
-        self._client = client or open_client(Path("."), chroma_url)
+        self._client = client or server_client(chroma_url)
         with self._errors():
             self._col = self._client.get_or_create_collection(
                 self.name, metadata={"paperbrief_shared": kind}, embedding_function=None
