@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
+from agent.qa.context import md_escape
 from agent.summaries.extractive import clean_text, split_sentences
 from agent.summaries.faithfulness import injected_spans
 
@@ -125,7 +126,7 @@ def extractive_answer(
 def _md_escape(text: str) -> str:
     """Untrusted text must not become Markdown structure (links, emphasis, citations)."""
     text = re.sub(r"\[(\d{1,3})\]", r"(\1)", text)  # a "[3]" in an abstract is not our citation
-    return re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)
+    return md_escape(text)
 
 
 __all__ = [
