@@ -66,7 +66,11 @@ if TYPE_CHECKING:  # what the lazy table below resolves to, for type checkers an
     from agent.qa.chat import HELP as CHAT_HELP
     from agent.qa.chat import ChatSession
     from agent.qa.models import Answer, Citation, ToolCall
+    from agent.serve.client import ask_daemon
+    from agent.serve.daemon import serve_daemon
+    from agent.serve.mcp_run import serve_mcp
     from agent.sources import FetchRequest
+    from agent.webhooks import check_webhooks, post_to_chat, webhooks_for
 
 # public name -> (module, attribute): imported on first access, then cached in globals().
 _LAZY: dict[str, tuple[str, str]] = {
@@ -114,6 +118,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "run_backfill": ("agent.backfill", "run_backfill"),
     "run_demo": ("agent.onboarding.demo", "run_demo"),
     "demo_settings": ("agent.onboarding.demo", "demo_settings"),
+    "serve_mcp": ("agent.serve.mcp_run", "serve_mcp"),
+    "serve_daemon": ("agent.serve.daemon", "serve_daemon"),
+    "ask_daemon": ("agent.serve.client", "ask_daemon"),
+    "post_to_chat": ("agent.webhooks", "post_to_chat"),
+    "check_webhooks": ("agent.webhooks", "check_webhooks"),
+    "webhooks_for": ("agent.webhooks", "webhooks_for"),
 }
 
 __all__ = [
@@ -164,18 +174,24 @@ __all__ = [
     "ToolsUnsupported",
     "Usage",
     "__version__",
+    "ask_daemon",
     "check_address",
+    "check_webhooks",
     "default_config_path",
     "demo_settings",
     "format_for_path",
     "mask_url",
     "parse_day",
     "parse_since",
+    "post_to_chat",
     "render_digest",
     "run_backfill",
     "run_checks",
     "run_daily",
     "run_demo",
+    "serve_daemon",
+    "serve_mcp",
+    "webhooks_for",
     "write_config",
     "write_digest",
 ]

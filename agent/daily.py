@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from agent.config import DEFAULT_PROFILE
 from agent.errors import PaperbriefError
 from agent.models import ItemFailure, PaperFilter, RunReport
+from agent.webhooks.post import PostResult
 
 if TYPE_CHECKING:
     from agent.digest.models import Digest
@@ -49,6 +50,9 @@ class ProfileDelivery(BaseModel):
     delivered: bool = False
     delivered_to: list[str] = Field(default_factory=list)
     saved_in: Path | None = None
+    posts: list[PostResult] = Field(
+        default_factory=list, description="each chat webhook's outcome (URLs masked)"
+    )
 
 
 class DailyResult(BaseModel):
@@ -174,7 +178,38 @@ def _run_profile(
             # delivered by file or kept in the history only: still never repeat these papers
             agent.history.mark_sent(digest.id, digest_ids(digest))
         agent.store.state.set_meta(key, (digest.window_end or now).isoformat())
+    _post(agent, digest, delivery, now, result)
     return delivery
+
+
+def _post(
+    agent: PaperAgent, digest: Digest, delivery: ProfileDelivery, now: datetime,
+    result: DailyResult,
+) -> None:  # fmt: skip
+    """Post the digest to the profile's chat webhooks (and retry earlier failed posts). Only
+    a delivered digest is posted: when the mail failed, its papers come back in the next run's
+    digest, which then goes to mail and chat alike, so chat never sees them twice."""
+    from agent.webhooks import post_to_chat, webhooks_for
+
+    urls = webhooks_for(agent.settings, delivery.profile)
+    if not urls:
+        return
+    report = result.report
+    if not delivery.delivered:
+        report.notes.append(
+            f"{delivery.profile}: not posted to chat because the e-mail failed; the next run "
+            "posts these papers with its digest."
+        )
+        return
+    posts = post_to_chat(agent, digest, urls, now=now)
+    delivery.posts = posts.results
+    for failed in posts.failed:
+        report.notes.append(
+            f"{delivery.profile}: posting digest {failed.digest_id} to {failed.channel} failed: "
+            f"{failed.reason} The next run posts it there again."
+        )
+    if posts.failed:
+        result.failed_step = result.failed_step or "webhook"
 
 
 def _sync_library(agent: PaperAgent, name: str, result: DailyResult) -> None:

@@ -9,30 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agent import errors, storage
-from agent.config import DEFAULT_PROFILE, Settings
+from agent.config import Settings
 from agent.dates import parse_since, to_ts
+from agent.digest.methods import DigestMethods
 from agent.lock import StoreLock, writes
-from agent.models import Paper, PaperFilter, Progress, RunReport, SearchHit, Since, Summary
+from agent.models import Paper, Progress, RunReport, SearchHit, Summary
 from agent.profiles.methods import ReaderMethods
 from agent.qa.methods import QAMethods
 from agent.storage import make_embedder, store_errors
 
 if TYPE_CHECKING:
-    import ssl
-
-    from agent.digest.choose import Choice
-    from agent.digest.flow import DigestRequest
-    from agent.digest.models import Digest, Selection, SendResult
-    from agent.digest.naming import ThemeNamer
-    from agent.digest.relevance import InterestProfile
     from agent.llm.chat import ChatLLM
-    from agent.models import SourceReport
     from agent.qa.engine import QAEngine
     from agent.sources.base import FetchRequest
     from agent.sources.http import HttpClient
@@ -44,14 +37,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class PaperAgent(QAMethods, ReaderMethods):
+class PaperAgent(QAMethods, ReaderMethods, DigestMethods):
     """``PaperAgent(Settings.load()).ingest()`` / ``.search("...")`` / ``.status()``."""
 
-    # The reader methods that write hold the writer lock like the rest.
+    # The mixins' methods that write hold the writer lock like the rest.
     import_library = writes(ReaderMethods.import_library)
     sync_library = writes(ReaderMethods.sync_library)
     remove_from_library = writes(ReaderMethods.remove_from_library)
     rate = writes(ReaderMethods.rate)
+    digest = writes(DigestMethods.digest)
+    send = writes(DigestMethods.send)
 
     def __init__(
         self,
@@ -103,6 +98,13 @@ class PaperAgent(QAMethods, ReaderMethods):
                 allow_mismatch=allow_mismatch,
                 warm_embedder=warm,
             )
+
+    def reopen_store(self) -> None:
+        """Close the store and open it again on next use (a long-lived process calls this when
+        another process wrote: a Chroma client keeps the view it loaded). The model stays."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     @property
     def llm(self) -> ChatLLM | None:
@@ -311,87 +313,6 @@ class PaperAgent(QAMethods, ReaderMethods):
         paper = self.get_paper(paper_id)
         with store_errors():
             return self.summarizer.get(paper) if paper else None
-
-    # --- digest -------------------------------------------------------------------------------
-    def select(
-        self, paper_filter: PaperFilter | None = None, *, include_sent: bool = False,
-        now: datetime | None = None, profile: str | None = None,
-    ) -> Selection:  # fmt: skip
-        """The papers a digest of ``paper_filter`` would carry (``since`` defaults to 1d): those
-        dated in the window, less the ones an earlier digest of this profile delivered unless
-        ``include_sent``."""
-        from agent.digest.flow import select_papers
-
-        with store_errors():
-            if not self.store.undated_are_dated:  # once per store made before 0.3
-                with self.writing():
-                    self.store.date_undated_papers()
-            return select_papers(self.store, self.history, paper_filter or PaperFilter(),
-                                 include_sent=include_sent, now=now,
-                                 profile=profile or DEFAULT_PROFILE)  # fmt: skip
-
-    def choose(self, selection: Selection, request: DigestRequest) -> Choice:
-        """Rank a selection for its reader and choose the papers shown in detail (the daily run
-        summarizes exactly those before building the digest)."""
-        from agent.digest.flow import plan_digest
-
-        with store_errors():
-            return plan_digest(selection, request, settings=self.settings, store=self.store,
-                               signals=self.signals, embedder=self.embedder)  # fmt: skip
-
-    @writes
-    def digest(
-        self, paper_filter: PaperFilter | None = None, *,
-        since: Since = None, until: Since = None, category: str | None = None,
-        source: str | None = None, selection: Selection | None = None,
-        choice: Choice | None = None, include_sent: bool = False,
-        max_papers: int | None = None, use_llm: bool = True,
-        profile: str | InterestProfile | None = None,
-        namer: ThemeNamer | None = None, summaries: Mapping[str, Summary | None] | None = None,
-        source_reports: Sequence[SourceReport] | None = None, now: datetime | None = None,
-        save: bool = True, progress: Progress | None = None,
-    ) -> Digest:  # fmt: skip
-        """The digest of the window (``since`` defaults to 1d), ranked for a reader profile
-        (a ``[profiles.NAME]`` name; an InterestProfile overrides the interests), or of a
-        ``selection`` from :meth:`select` / a ``choice`` from :meth:`choose`. The best
-        ``max_papers`` are shown in detail, the rest counted; saved under home/digests unless
-        ``save=False``."""
-        from agent.digest.flow import DigestRequest, make_digest
-
-        now = now or datetime.now(UTC)
-        wanted = PaperFilter.of(paper_filter, since=since, until=until, category=category,
-                                source=source)  # fmt: skip
-        if (selection is not None or choice is not None) and (
-            wanted != PaperFilter() or include_sent
-        ):
-            raise errors.InputError(
-                "Give a selection or a filter, not both.",
-                hint="Pass the filter to select(), then its selection here.",
-            )
-        name = profile if isinstance(profile, str) else DEFAULT_PROFILE
-        request = DigestRequest(now, max_papers, use_llm,
-                                None if isinstance(profile, str) else profile, namer, summaries,
-                                source_reports, save, profile_name=name)  # fmt: skip
-        if choice is None:
-            if selection is None:
-                selection = self.select(wanted, include_sent=include_sent, now=now, profile=name)
-            choice = self.choose(selection, request)
-        with store_errors():
-            return make_digest(
-                choice, request, settings=self.settings, store=self.store,
-                history=self.history, summarizer=self.summarizer, llm=self.llm,
-                progress=progress,
-            )  # fmt: skip
-
-    @writes
-    def send(
-        self, digest: Digest, to: Sequence[str] | None = None, *,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> SendResult:  # fmt: skip
-        """E-mail a digest (to ``smtp.to`` by default) and remember its papers as sent."""
-        from agent.digest.flow import deliver
-
-        return deliver(self.settings, self.history, digest, to, ssl_context=ssl_context)
 
 
 __all__ = ["PaperAgent", "Progress"]

@@ -29,11 +29,13 @@ def error_table() -> dict[type[Exception], type[errors.PaperbriefError]]:
     import prompts
     from store import errors as store_err
     from store.lease import LeaseHeld
+    from store.minilm_graph import GraphMismatch
 
     return {
         LeaseHeld: errors.LockedError,
         store_err.EmbeddingMismatch: errors.EmbeddingMismatchError,
         store_err.StoreUnavailable: errors.StoreUnavailable,
+        GraphMismatch: errors.EmbedderError,
         store_err.EmbedderUnavailable: errors.EmbedderError,
         store_err.StoreError: errors.StoreError,
         prompts.PromptError: errors.PromptError,
@@ -82,7 +84,10 @@ def make_embedder(settings: Settings) -> Embedder:
                 api_key=key.get_secret_value() if key else "unused",
             )
         return _make(
-            "minilm", threads=settings.embedding.threads, batch_size=settings.embedding.batch_size
+            "minilm",
+            threads=settings.embedding.threads,
+            batch_size=settings.embedding.batch_size,
+            kernels=settings.embedding.kernels,
         )
 
 

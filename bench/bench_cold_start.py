@@ -2,12 +2,17 @@
 
     python bench/bench_cold_start.py --root /tmp/pb/coldstart [--papers 20000 100000] [--runs 7]
     python bench/bench_cold_start.py --quick        # a 2,000-paper store, 3 runs
+    python bench/bench_cold_start.py --papers 20000 --runs 5 --daemon [--no-in-process]
 
 Builds the stores once under --root (bench/coldstart_stores.py: realistic text, MiniLM vectors
 for the first papers, jittered real vectors for the rest) and reuses them. Each run is a fresh
 `paperbrief` process; it prints wall time (median, p90), CPU time (user + sys: close to the
 wall time of a quiet machine when other processes share the CPU), peak RSS, and the median of
 each phase that PAPERBRIEF_PROFILE_STARTUP=1 makes the CLI print (store/phases.py).
+
+``--daemon`` also measures the same commands with `paperbrief serve` running on the store (its
+start-up time too: from launch until it answers, median of 3 starts); a run the daemon did not
+answer (its client imported chromadb) stops the benchmark rather than count as a daemon figure.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.serve.daemon import ping
+from agent.serve.protocol import socket_path
 from bench.coldstart_stores import build_store
 
 QUESTIONS = [
@@ -79,13 +87,18 @@ def run_once(home: Path, command: list[str]) -> tuple[float, float, int, dict[st
     return wall, float(user) + float(system), int(rss_kb) // 1024, phases
 
 
-def measure(home: Path, label: str, command: list[str], runs: int, *, query=True) -> None:
+def measure(
+    home: Path, label: str, command: list[str], runs: int, *, query=True, served=False
+) -> None:
     walls, cpus, rss = [], [], []
     phases: dict[str, list[tuple]] = defaultdict(list)
     run_once(home, [*command, QUESTIONS[0]] if query else command)  # a warm page cache
     for i in range(runs):
         q = [QUESTIONS[i % len(QUESTIONS)]] if query else []
         wall, cpu, peak, ph = run_once(home, [*command, *q])
+        loaded_chroma = any(name.strip() == "chromadb import" for name in ph)
+        if query and served == loaded_chroma:  # not served, or a daemon left running?
+            raise SystemExit(f"{label}: run {i + 1} was {'not ' * served}answered by a daemon")
         walls.append(wall)
         cpus.append(cpu)
         rss.append(peak)
@@ -106,6 +119,46 @@ def measure(home: Path, label: str, command: list[str], runs: int, *, query=True
         print(f"  {wall_ms} {cpu_ms}  {name}")
 
 
+def start_daemon(home: Path) -> tuple[subprocess.Popen, float]:
+    """`paperbrief serve` on ``home`` and the seconds until it answered a ping."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [*CLI, "serve"], env=clean_env(home), cwd=TREE[0],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    while ping(socket_path(home)) is None:
+        if proc.poll() is not None or time.perf_counter() - start > 300:
+            proc.kill()
+            raise SystemExit(f"paperbrief serve failed:\n{proc.communicate()[1][-2000:]}")
+        time.sleep(0.02)
+    return proc, time.perf_counter() - start
+
+
+def stop_daemon(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+
+
+def measure_daemon(home: Path, runs: int) -> None:
+    starts = []
+    for _ in range(3):
+        proc, seconds = start_daemon(home)
+        starts.append(seconds)
+        if len(starts) < 3:
+            stop_daemon(proc)
+    print(
+        f"\npaperbrief serve start-up (launch to first answer): median "
+        f"{statistics.median(starts):.2f} s of {', '.join(f'{s:.2f}' for s in starts)} ({load()})"
+    )
+    try:
+        measure(home, "paperbrief search, daemon running", ["search", "--k", "10"], runs,
+                served=True)  # fmt: skip
+        measure(home, "paperbrief ask (no LLM), daemon running", ["ask", "--no-stream"], runs,
+                served=True)  # fmt: skip
+    finally:
+        stop_daemon(proc)
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:.1f}/{five:.1f}"
@@ -120,6 +173,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 papers, 3 runs")
     parser.add_argument("--tree", type=Path, help="run the CLI of this checkout instead")
     parser.add_argument("--home", type=Path, help="measure this existing home, build nothing")
+    parser.add_argument("--daemon", action="store_true", help="also with `paperbrief serve`")
+    parser.add_argument("--no-in-process", action="store_true", help="only the daemon case")
     args = parser.parse_args()
     if args.tree:
         TREE[0] = args.tree.resolve()
@@ -130,9 +185,12 @@ def main() -> None:
                                            for n in args.papers]  # fmt: skip
     for home in homes:
         print(f"\n== {home} (CLI of {TREE[0]})")
-        measure(home, "paperbrief search", ["search", "--k", "10"], args.runs)
-        measure(home, "paperbrief ask (no LLM)", ["ask", "--no-stream"], args.runs)
-        measure(home, "paperbrief --help", ["--help"], args.runs, query=False)
+        if not args.no_in_process:
+            measure(home, "paperbrief search", ["search", "--k", "10"], args.runs)
+            measure(home, "paperbrief ask (no LLM)", ["ask", "--no-stream"], args.runs)
+            measure(home, "paperbrief --help", ["--help"], args.runs, query=False)
+        if args.daemon or args.no_in_process:
+            measure_daemon(home, args.runs)
 
 
 if __name__ == "__main__":

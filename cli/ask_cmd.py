@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli import output
+from cli import daemon_client, output
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,6 +38,10 @@ NoStream = Annotated[bool, typer.Option("--no-stream", help="Print the answer wh
 AskVerbose = Annotated[
     bool, typer.Option("--verbose", help="Show tool calls, evidence and token usage.")
 ]
+NoDaemon = Annotated[
+    bool,
+    typer.Option("--no-daemon", help="Answer in this process even when `paperbrief serve` runs."),
+]
 ChatVerbose = Annotated[
     bool, typer.Option("--verbose", help="Show rewritten questions and tool calls.")
 ]
@@ -55,6 +59,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         as_json: AsJson = False,
         no_stream: NoStream = False,
         verbose: AskVerbose = False,
+        no_daemon: NoDaemon = False,
     ) -> None:
         """Answer a question from the stored papers, citing them as [1], [2], ...
 
@@ -62,17 +67,11 @@ def register(app: typer.Typer, state: AppState) -> None:
         """
         filters = dict(since=since, k=k, category=category, source=source, agentic=agentic)
         show = verbose or state.verbosity > 0
+        run = asker(state, question, filters, daemon=daemon_client.wanted(no_daemon))
         if as_json:
-            print_answer_json(state, question, filters, verbose=show)
+            print_answer_json(run(None, None), verbose=show)
             return
-        agent = state.agent()
-        answer = render_answer(
-            lambda stream, on_tool: agent.ask(
-                question, stream=stream, on_tool_call=on_tool, **filters
-            ),
-            stream=not no_stream,
-            verbose=show,
-        )
+        answer = render_answer(run, stream=not no_stream, verbose=show)
         print_sources(answer)
         print_notes(answer, verbose=show)
 
@@ -92,10 +91,36 @@ def register(app: typer.Typer, state: AppState) -> None:
         converse(session, verbose=verbose or state.verbosity > 0)
 
 
-def print_answer_json(
-    state: AppState, question: str, filters: dict[str, Any], *, verbose: bool
-) -> None:
-    answer = state.agent().ask(question, **filters)
+def asker(state: AppState, question: str, filters: dict[str, Any], *, daemon: bool) -> Run:
+    """``run(stream, on_tool)``: the answer from `paperbrief serve` when one serves this home and
+    settings (streamed and tool calls relayed as they come), else from this process."""
+
+    def run(
+        stream: Callable[[str], None] | None, on_tool: Callable[[ToolCall], None] | None
+    ) -> Answer:
+        if daemon:
+            args = {"question": question, **filters, "stream": stream is not None}
+            args["tool_calls"] = on_tool is not None
+
+            def relay(event: dict[str, Any]) -> None:
+                if event["event"] == "delta" and stream is not None:
+                    stream(event["text"])
+                elif event["event"] == "tool_call" and on_tool is not None:
+                    from agent import ToolCall
+
+                    on_tool(ToolCall.model_validate(event["call"]))
+
+            result = daemon_client.request(state, "ask", args, on_event=relay)
+            if result is not None:
+                from agent import Answer
+
+                return Answer.model_validate(result["answer"])
+        return state.agent().ask(question, stream=stream, on_tool_call=on_tool, **filters)
+
+    return run
+
+
+def print_answer_json(answer: Answer, *, verbose: bool) -> None:
     data = answer.to_json()
     if verbose:
         data["tool_calls"] = [t.model_dump(mode="json") for t in answer.tool_calls]

@@ -88,6 +88,10 @@ def _print_run(result) -> None:
         con.print(f"wrote {escape(str(path))}")
     if result.delivered_to:
         con.print(f"e-mailed to {escape(', '.join(result.delivered_to))}")
+    posted = [p for d in result.digests for p in d.posts if p.status == "posted"]
+    for post in posted:  # channels are masked URLs: service and host only
+        again = " (retried)" if post.retried else ""
+        con.print(f"posted {escape(post.digest_id)} to {escape(post.channel)}{again}")
     for note in result.report.notes:
         con.print(escape(note), soft_wrap=True)
     if result.failed_step:

@@ -43,6 +43,18 @@ SendOpt = Annotated[
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Render and say where it would go; send and save nothing.")
 ]
+WebhookOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--webhook",
+        "-w",
+        help="Post its summary to this chat webhook (apprise URL: slack://, discord://, "
+        "mmost://, json://, ...; repeat for several).",
+    ),
+]
+PostOpt = Annotated[
+    bool, typer.Option("--post", help="Post it to the profile's configured webhooks.")
+]
 SkipEmptyOpt = Annotated[
     bool, typer.Option("--skip-empty", help="Send nothing when there is nothing new.")
 ]
@@ -72,6 +84,8 @@ class DigestCommand:
     no_llm: bool = False
     as_json: bool = False
     profile: str | None = None
+    webhook: list[str] | None = None
+    post: bool = False
     result: dict[str, Any] = field(default_factory=dict)  # what --json adds to the digest
 
 
@@ -92,12 +106,14 @@ def register(app: typer.Typer, state: AppState) -> None:
         no_llm: NoLlmOpt = False,
         as_json: JsonOpt = False,
         profile: ProfileOpt = None,
+        webhook: WebhookOpt = None,
+        post: PostOpt = False,
     ) -> None:
         """Rank what is new for a reader, show the best in named themes and count the rest;
-        deliver it (stdout, a file, or e-mail)."""
+        deliver it (stdout, a file, e-mail or chat webhooks)."""
         command = DigestCommand(
             since, until, category, source, include_sent, max_papers, out, email, send,
-            dry_run, skip_empty, no_llm, as_json, profile,
+            dry_run, skip_empty, no_llm, as_json, profile, webhook, post,
         )  # fmt: skip
         run_digest(state.agent(), state.settings(), command)
 
@@ -107,6 +123,7 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
     from agent import write_digest
 
     recipients = _recipients(settings, command)  # bad input fails before any work is done
+    webhooks = _webhooks(settings, command)
     _check_out(command.out)
     # One hold of the writer lock from building to sending: no other writer gets in between.
     with agent.writing():
@@ -129,7 +146,8 @@ def run_digest(agent: PaperAgent, settings: Settings, command: DigestCommand) ->
             command.result["out"] = str(command.out)
             output.err_console().print(f"Wrote {command.out}", markup=False)
         exit_code = _deliver(agent, settings, built, recipients, command)
-    _show(built, recipients, command)
+        exit_code = max(exit_code, _post(agent, settings, built, webhooks, recipients, command))
+    _show(built, recipients or webhooks, command)
     if exit_code:
         raise typer.Exit(exit_code)
 
@@ -148,6 +166,56 @@ def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
             hint="Pass --email ADDR or set email_to in the config.",
         )
     return [check_address(a, what="--email" if command.email else "email_to") for a in recipients]
+
+
+def _webhooks(settings: Settings, command: DigestCommand) -> list[str]:
+    """Each --webhook checked by apprise now (not after the build), or the profile's."""
+    from agent import ConfigError, check_webhooks, webhooks_for
+
+    if command.webhook:
+        return check_webhooks(command.webhook)
+    if not command.post:
+        return []
+    configured = webhooks_for(settings, command.profile)
+    if not configured:
+        raise ConfigError(
+            "--post needs webhooks, and the profile has none.",
+            hint='Pass --webhook URL or set webhooks = ["slack://..."] under [digest] '
+            "(or [profiles.NAME]) in the config.",
+        )
+    return configured
+
+
+def _post(
+    agent: PaperAgent, settings: Settings, built: Digest, webhooks: list[str],
+    recipients: list[str], command: DigestCommand,
+) -> int:  # fmt: skip
+    """Post to chat (after the mail, which raised if it failed); the exit code. Each channel
+    gets the digest once; one that fails gets it on the next --webhook/--post or `run`."""
+    from agent import post_to_chat
+
+    if not webhooks or (built.empty and command.skip_empty):
+        return 0
+    # with no mail, chat is the delivery: the next digest does not repeat these papers
+    report = post_to_chat(agent, built, webhooks, mark_sent=not recipients,
+                          dry_run=command.dry_run)  # fmt: skip
+    err = output.err_console()
+    if command.dry_run:
+        command.result["would_post"] = [r.channel for r in report.results]
+        err.print(f"Dry run: would post to {', '.join(command.result['would_post'])}.",
+                  markup=False)  # fmt: skip
+        return 0
+    command.result["posts"] = [r.model_dump() for r in report.results]
+    for result in report.posted:
+        again = " (retried)" if result.retried else ""
+        err.print(f"Posted {result.digest_id} to {result.channel}{again}.", markup=False)
+    for result in report.failed:
+        output.print_error(
+            f"Posting {result.digest_id} to {result.channel} failed: {result.reason}",
+            f"The digest is saved in {_folder(settings, result.digest_id)}; the next "
+            "`paperbrief digest --webhook`/`--post` or `paperbrief run` posts it there again.",
+        )
+    return 1 if report.failed else 0
 
 
 def _check_out(out: Path | None) -> None:

@@ -94,8 +94,10 @@ def _register() -> None:
         digest_cmd,
         ingest_cmd,
         library_cmd,
+        mcp_cmd,
         onboarding_cmd,
         search_cmd,
+        serve_cmd,
         summarize_cmd,
     )
 
@@ -109,6 +111,8 @@ def _register() -> None:
     library_cmd.register(app, STATE)
     admin_cmd.register(app, STATE)
     onboarding_cmd.register(app, STATE)
+    mcp_cmd.register(app, STATE)
+    serve_cmd.register(app, STATE)
 
 
 _register()

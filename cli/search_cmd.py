@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli import output
+from cli import daemon_client, output
 
 if TYPE_CHECKING:
+    from agent import SearchHit
     from cli.state import AppState
+
+NO_DAEMON_HELP = "Answer in this process even when `paperbrief serve` is running."
 
 
 def register(app: typer.Typer, state: AppState) -> None:
@@ -27,13 +30,14 @@ def register(app: typer.Typer, state: AppState) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print [{id, title, score, url}] as JSON.")
         ] = False,
+        no_daemon: Annotated[bool, typer.Option("--no-daemon", help=NO_DAEMON_HELP)] = False,
     ) -> None:
         """Find papers by meaning and by exact words (dense + BM25, reciprocal-rank fusion)."""
-        agent = state.agent()
-        hits = agent.search(query, k=k, since=since, category=category, source=source)
-        if not hits and (info := agent.status())["papers"] == 0:
+        filters = dict(k=k, since=since, category=category, source=source)
+        hits, empty_store = find(state, query, filters, daemon=daemon_client.wanted(no_daemon))
+        if empty_store is not None:
             output.err_console().print(
-                f"The store at {info['store']} is empty: nothing has been ingested yet. "
+                f"The store at {empty_store} is empty: nothing has been ingested yet. "
                 "Fill it with `paperbrief ingest` (the configured sources) or "
                 "`paperbrief ingest --file papers.jsonl`.",
                 markup=False,
@@ -73,3 +77,22 @@ def register(app: typer.Typer, state: AppState) -> None:
             title = text(hit.paper.title, one_line=True)
             table.add_row(str(n), text(hit.paper.id), title, published, f"{hit.score:.4f}")
         output.console().print(table)
+
+
+def find(
+    state: AppState, query: str, filters: dict, *, daemon: bool
+) -> tuple[list[SearchHit], str | None]:
+    """The hits, and the store's name when it holds no paper at all: from `paperbrief serve`
+    when one serves this home and settings, else in this process (the same results)."""
+    if daemon:
+        result = daemon_client.request(state, "search", {"query": query, **filters})
+        if result is not None:
+            from agent import SearchHit
+
+            hits = [SearchHit.model_validate(h) for h in result["hits"]]
+            return hits, result["empty_store"]
+    agent = state.agent()
+    hits = agent.search(query, **filters)
+    if not hits and (info := agent.status())["papers"] == 0:
+        return hits, str(info["store"])
+    return hits, None

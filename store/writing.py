@@ -15,6 +15,7 @@ yet; ``WriteMixin`` is PaperStore's upsert, kept apart from reading and searchin
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,11 +26,31 @@ from store.bm25_keeper import BM25Keeper, IndexDelta
 from store.chroma_batches import ChromaBatches, slices
 from store.collections import Generation
 from store.embedder import Embedder
+from store.read_retry import retry_transient
 from store.results import UpsertResult
 from store.state import StateDB
 
 #: state meta flag: every paper record carries published_ts (see date_undated_papers).
 UNDATED_DATED_KEY = "store:undated_dated"
+
+
+def release_freed_memory() -> None:
+    """Hand the heap pages freed by a write back to the OS (glibc only; elsewhere nothing).
+
+    A batch frees its records, chunks, vectors and Chroma's buffers, but glibc keeps the freed
+    pages in per-thread arenas (Chroma's Rust threads and onnxruntime's each have theirs), so
+    a long ingest's RSS crept up batch after batch. ``malloc_trim`` returns them (~1 ms)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 def write_prepared(batches: ChromaBatches, gen: Generation, batch: rec_mod.PreparedBatch) -> None:
@@ -82,6 +103,7 @@ class WriteMixin:
     def _errors(self) -> Any: ...
     def _require_matching_embedder(self) -> None: ...
     def _after_embed(self, vectors: np.ndarray) -> None: ...
+    def _reopen(self) -> None: ...
 
     def upsert(
         self, records: Sequence[dict], progress: Callable[[int], None] | None = None
@@ -111,6 +133,7 @@ class WriteMixin:
                 raise
             if write.end():
                 self._bm25.after_write(start, write.delta)
+        release_freed_memory()
         return result
 
     def _upsert_batch(self, batch: list[dict], result: UpsertResult, write: _Write) -> None:
@@ -168,7 +191,14 @@ class WriteMixin:
         now = rec_mod.now_iso()
         batch = rec_mod.prepare_batch(recs, self.embedder.embed, lambda _rec: now, old_slots)
         self._after_embed(batch.chunk_vectors)
-        write_prepared(self._batches, self._gen, batch)
+        # Chroma 1.5.9 can fail a large store's write with "Error in compaction: Failed to apply
+        # logs to the metadata segment" (chroma-core/chroma#5366, #5552; here once at ~60,000
+        # papers). The same batch written again on a fresh client went through, and the batch
+        # is idempotent (fixed ids; chunks, then records, then clean-up), so write it again.
+        retry_transient(
+            lambda: write_prepared(self._batches, self._gen, batch),
+            on_retry=self._reopen,
+        )
         delta.replace(batch.paper_ids, batch.chunk_ids, batch.chunk_texts, batch.chunk_metas,
                       batch.chunk_vectors)  # fmt: skip
         return len(batch.chunk_ids)

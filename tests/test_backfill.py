@@ -123,7 +123,10 @@ def test_the_shared_throttle_spaces_every_request(tmp_path, srv):
         _backfill(agent, since="2025-01-06", until="2025-01-07")
     starts = [r.started for r in srv.requests]
     assert len(starts) == 3
-    assert all(b - a >= 0.29 for a, b in itertools.pairwise(starts))
+    # The server sees a request a little after it is sent, by however long a loaded machine
+    # takes to schedule its thread: each gap may shrink by that much, their sum cannot.
+    assert starts[-1] - starts[0] >= 0.58
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(starts))
     assert all(r.finished <= n.started for r, n in itertools.pairwise(srv.requests))
 
 

@@ -67,7 +67,8 @@ def test_zotero_and_better_bibtex_export() -> None:
     assert items["chen2022likelihood"].title.startswith("Likelihood Training of Schrödinger")
 
     kim = items["kim_interior-point_2007"]
-    assert kim.title == "An Interior-Point Method for Large-Scale ℓ_1-Regularized Least Squares"
+    # The one LaTeX renderer (digest titles use it too): $\ell_1$ reads as people write it.
+    assert kim.title == "An Interior-Point Method for Large-Scale ℓ1-Regularized Least Squares"
     assert kim.doi == "10.1109/jstsp.2007.910971"
     lecun = items["lecun_gradient-based_1998"]
     assert lecun.doi == "10.1109/5.726791"  # `https://doi.org/` prefix dropped

@@ -202,3 +202,43 @@ def test_stale_bm25_is_rebuilt_on_search(tmp_path, caplog):
         assert not store.stats().bm25_fresh
         assert store.search("marker11", k=1, mode="hybrid")[0].paper["id"] == "2501.00011"
         assert store.stats().bm25_fresh
+
+
+class _FailingOnce:
+    """A Chroma collection whose first upsert raises the error chromadb 1.5.9 raised at ~60,000
+    papers ("Error in compaction"); everything else goes to the real collection."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+        self.failed = 0
+
+    def upsert(self, **kwargs: object) -> None:
+        from chromadb.errors import InternalError
+
+        if not self.failed:
+            self.failed += 1
+            raise InternalError("Error in compaction: Failed to apply logs to the metadata segment")
+        self._real.upsert(**kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+def test_a_write_chroma_fails_mid_batch_is_written_again_on_a_fresh_client(tmp_path):
+    home = tmp_path / "home"
+    with PaperStore(home, HashingEmbedder(64)) as store:
+        store.upsert(_records(10))
+        # The papers collection fails after this batch's chunks went in: the worst place.
+        failing = _FailingOnce(store._gen.papers)
+        store._gen.papers = failing  # type: ignore[misc]
+        result = store.upsert(_records(30)[10:])
+        assert failing.failed == 1
+        assert len(result.new) == 20
+        assert store._gen.papers is not failing  # the retry ran on a reopened client
+        checked = store.verify()
+        assert checked["papers"] == 30
+        assert (checked["orphan_chunks"], checked["missing_chunks"]) == (0, 0)
+        assert store.search("marker27", k=1, mode="bm25")[0].paper["id"] == "2501.00027"
+    with PaperStore(home, HashingEmbedder(64)) as store:  # and it is all on disk
+        assert store.stats().papers == 30
+        assert store.search("marker27", k=1)[0].paper["id"] == "2501.00027"

@@ -36,3 +36,19 @@ def mask_url_credentials(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [mask_url_credentials(value) for value in data]
     return data
+
+
+# Host names worth showing: a dot, a port or localhost. The "host" of token-only schemes
+# (slack://T000/B000/XXX, discord://ID/TOKEN, tgram://BOT:TOKEN/CHAT) is itself a secret.
+_HOSTNAME = re.compile(r"^(localhost|[^/\s@:]*\.[^/\s@:]+|\[[0-9a-fA-F:.]+\])(:\d+)?$")
+
+
+def mask_webhook_url(url: str) -> str:
+    """A chat webhook URL (apprise style) with only its service and host left: the rest of it
+    (path, query, user info) often is the token itself. ``mmost://chat.example.org/****``."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return MASK
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    host = netloc if _HOSTNAME.match(netloc) else MASK
+    return f"{scheme.lower()}://{host}/{MASK}" if host != MASK else f"{scheme.lower()}://{MASK}"

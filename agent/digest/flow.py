@@ -254,7 +254,7 @@ def make_digest(
         )
     if request.save:
         digest.full_list = str(history.digests_dir / safe_name(digest.id) / FULL_LIST)
-        save_digest(history, digest)
+        save_digest(history, digest, settings=settings)
     return digest
 
 
@@ -268,12 +268,18 @@ def _unique_id(history: DigestHistory, now: datetime, suffix: str = "") -> str:
 
 
 def save_digest(
-    history: DigestHistory, digest: Digest, rendered: RenderedDigest | None = None
+    history: DigestHistory,
+    digest: Digest,
+    rendered: RenderedDigest | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> Path:
+    """Write the digest's files and history row; with ``settings``, rebuild its profile's
+    Atom feed too (a feed that cannot be written is logged, the digest stays saved)."""
     from agent.digest.render import render_all
 
     rendered = rendered or render_all(digest)
-    return history.save(
+    folder = history.save(
         digest.id,
         {
             "digest.html": rendered.html,
@@ -291,6 +297,11 @@ def save_digest(
         window_end=digest.window_end.isoformat() if digest.window_end else None,
         profile=digest.profile,
     )
+    if settings is not None:
+        from agent.digest.feed import update_feed
+
+        update_feed(settings, history, digest.profile)
+    return folder
 
 
 def digest_ids(digest: Digest) -> list[str]:
@@ -314,7 +325,7 @@ def deliver(
 
     recipients = list(to or settings.smtp.to)
     rendered = render_all(digest)
-    folder = save_digest(history, digest, rendered)
+    folder = save_digest(history, digest, rendered, settings=settings)
     try:
         result = send_digest(
             digest, recipients, settings, rendered=rendered, ssl_context=ssl_context

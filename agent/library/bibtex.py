@@ -10,7 +10,6 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from agent.library.latex import latex_to_text
 from agent.library.models import LibraryItem, SkippedEntry
 from agent.library.normalize import (
     arxiv_in,
@@ -21,6 +20,8 @@ from agent.library.normalize import (
     unescape_latex_specials,
     year_in,
 )
+from agent.models import normalize_text
+from agent.summaries.plain_text import latex_to_text
 
 if TYPE_CHECKING:
     from bibtexparser.model import Entry, ParsingFailedBlock
@@ -79,13 +80,22 @@ def _block_error(block: ParsingFailedBlock, text: str, name: str) -> Exception:
     return fail(name, line, f"{what} is not closed properly: {reason}", _HINT)
 
 
+def field_text(value: str | None) -> str:
+    """A field as plain text: its LaTeX rendered (`Schr{\\"o}dinger`, `$\\ell_1$`), then the
+    braces BibTeX keeps for case protection (`{B}ERT`, `{{Deep Learning}}`) dropped and the
+    field's line breaks joined."""
+    if not value:
+        return ""
+    return normalize_text(latex_to_text(value).replace("{", "").replace("}", ""))
+
+
 def _entry_to_item(entry: Entry, key: str) -> LibraryItem | SkippedEntry:
     fields = {f.key.lower(): str(f.value) for f in entry.fields if f.value is not None}
     get = fields.get
     line = (entry.start_line or 0) + 1
-    title = latex_to_text(get("title"))
+    title = field_text(get("title"))
     if title and get("subtitle"):
-        title = f"{title}: {latex_to_text(get('subtitle'))}"
+        title = f"{title}: {field_text(get('subtitle'))}"
     archive = (get("archiveprefix") or get("eprinttype") or "arxiv").lower()
     eprint = get("eprint") if "arxiv" in archive else None
     url = unescape_latex_specials(get("url")) or None
@@ -104,14 +114,14 @@ def _entry_to_item(entry: Entry, key: str) -> LibraryItem | SkippedEntry:
         key,
         line,
         title=title,
-        abstract=latex_to_text(get("abstract")),
+        abstract=field_text(get("abstract")),
         authors=_authors(get("author") or get("editor")),
         year=year_in(get("year"), get("date")),
         arxiv_id=arxiv_id,
         doi=doi_in(doi_field, url if url and "doi.org" in url else None),
         url=url,
-        keywords=split_list(latex_to_text(k) for k in (get("keywords"), get("mendeley-tags"))),
-        venue=latex_to_text(
+        keywords=split_list(field_text(k) for k in (get("keywords"), get("mendeley-tags"))),
+        venue=field_text(
             get("journal") or get("journaltitle") or get("booktitle") or get("publisher")
         ),
     )
@@ -132,5 +142,5 @@ def _authors(field: str | None) -> list[str]:
             display = parse_single_name_into_parts(raw, strict=False).merge_first_name_first
         except InvalidNameError:
             display = raw  # an odd name is still a name; keep it as written
-        names.append(latex_to_text(display))
+        names.append(field_text(display))
     return names

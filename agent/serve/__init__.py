@@ -1,0 +1,1 @@
+"""Long-lived processes over PaperAgent: the warm agent they share, the MCP server, the daemon."""
