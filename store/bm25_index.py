@@ -31,8 +31,14 @@ from store.bm25_tokens import idf, ids_of, tokenize, tokenize_query
 
 _NO_TS = np.iinfo(np.int64).min
 K1, B = 1.5, 0.75
-#: Merge everything once there are this many segments, whatever their sizes.
+#: Past this many segments the tail is merged whatever its sizes (up to MAX_SEGMENT_ROWS).
 MAX_SEGMENTS = 16
+#: A merge never makes a segment bigger than this many rows. A merge holds ~5.6 KB per merged
+#: row in flight (every token several times over, the vectors twice): merging a 15,000-chunk
+#: tail added 86 MB to an ingest's peak, and merging a whole 20,000-paper store ~300 MB.
+#: Capped, a write's peak is flat however big the store is (~40 MB at most), and a
+#: 100,000-paper store (~350,000 chunks) is ~50 segments, which a query walks in a few ms.
+MAX_SEGMENT_ROWS = 8192
 
 
 @dataclass
@@ -333,22 +339,39 @@ class BM25Index:
 
 def _merged(segments: list[Segment], dead: np.ndarray, revision: int) -> BM25Index:
     """The index over ``segments`` less ``dead`` rows, after merging the tail like a binary
-    counter (while the older neighbour is no bigger than all after it; everything past
-    MAX_SEGMENTS or once half the rows are dead). Merging rewrites only the merged rows."""
+    counter (while the older neighbour is no bigger than all after it; the whole tail past
+    MAX_SEGMENTS), never into a segment above MAX_SEGMENT_ROWS, and after rewriting alone any
+    older segment that is more than half dead. The other segments are shared as they are."""
     sizes = [len(s) for s in segments]
     cut = len(segments)
-    while cut >= 2 and sizes[cut - 2] <= sum(sizes[cut - 1 :]):
+    while (
+        cut >= 2
+        and (sizes[cut - 2] <= sum(sizes[cut - 1 :]) or len(segments) > MAX_SEGMENTS)
+        and sum(sizes[cut - 1 :]) <= MAX_SEGMENT_ROWS  # the tail this step would make
+    ):
         cut -= 1
-    if len(segments) > MAX_SEGMENTS or len(dead) * 2 > sum(sizes):
-        cut = 0
-    elif cut >= len(segments) - 1:
-        return BM25Index(segments, revision=revision, dead=dead)
-    all_starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    first = int(all_starts[cut])
-    tail = segments[cut:]
-    keep_dead = dead[dead < first]
-    merged = _merge(tail, dead[dead >= first] - first)
-    return BM25Index([*segments[:cut], merged], revision=revision, dead=keep_dead)
+    groups = [[k] for k in range(cut)]
+    if cut < len(segments):
+        groups.append(list(range(cut, len(segments))))
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    out: list[Segment] = []
+    out_dead: list[np.ndarray] = []
+    row = 0
+    for group in groups:
+        lo, hi = int(starts[group[0]]), int(starts[group[-1] + 1])
+        local = dead[(dead >= lo) & (dead < hi)] - lo
+        # A wholly dead segment stays (its rows masked): the vocabulary is every segment's
+        # terms in order, and an emptied segment would vanish with the terms it added.
+        if len(group) > 1 or hi - lo < 2 * len(local) < 2 * (hi - lo):
+            merged = _merge([segments[k] for k in group], local)
+            out.append(merged)
+            row += len(merged)
+        else:
+            out.append(segments[group[0]])
+            out_dead.append(local + row)
+            row += hi - lo
+    kept = np.concatenate(out_dead) if out_dead else np.empty(0, dtype=np.int64)
+    return BM25Index(out, revision=revision, dead=kept)
 
 
 def _merge(segments: list[Segment], dead: np.ndarray) -> Segment:

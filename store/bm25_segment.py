@@ -127,6 +127,13 @@ class Segment:
         if self.vectors is not None:
             np.save(folder / "vectors.npy", np.asarray(self.vectors, dtype=np.float16))
         self.name = folder.name
+        # From now on read the arrays from the files, as a loaded segment does: the index a
+        # writer keeps between batches then holds postings and vectors (~2 KB a chunk) in the
+        # page cache rather than its heap, so its memory does not grow batch after batch.
+        for key in _ARRAYS:
+            setattr(self, key, np.load(folder / f"{key}.npy", mmap_mode="r"))
+        if self.vectors is not None:
+            self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
 
     @classmethod
     def load(cls, folder: Path) -> Segment:

@@ -134,3 +134,42 @@ def test_update_cost_follows_the_batch_not_the_store():
     BM25Index.build(big_rows + batch, revision=2)
     rebuild = time.perf_counter() - rebuild
     assert cost(big) < rebuild / 5  # a rebuild re-tokenizes everything; an update does not
+
+
+def test_merges_stop_at_the_segment_cap_and_still_equal_a_rebuild(tmp_path, monkeypatch):
+    """Merging a whole big index at once cost an ingest a few hundred MB: no merge makes a
+    segment above MAX_SEGMENT_ROWS, a segment left more than half dead by re-ingests is
+    rewritten alone, and the scores are still a rebuild's."""
+    from store import bm25_index
+
+    monkeypatch.setattr(bm25_index, "MAX_SEGMENT_ROWS", 60)
+    live: dict[str, list[tuple[ChunkRow, np.ndarray]]] = {}
+    index = BM25Index.build([], revision=1)
+    for batch in range(1, 31):
+        rows = corpus(10, seed=batch, prefix=f"b{batch}-")
+        if batch % 2 == 0:  # re-ingests of the first batches' papers: their segments die
+            rows += corpus(6, seed=200 + batch, prefix="b1-", version=batch)
+        vecs = _vectors(rows, batch)
+        drop = {r.paper_id for r in rows}
+        updated = index.updated(drop_papers=drop, rows=rows, vectors=vecs, revision=batch + 1)
+        assert updated is not None
+        index = updated
+        for pid in drop:
+            live.pop(pid, None)
+        for row, vec in zip(rows, vecs, strict=True):
+            live.setdefault(row.paper_id, []).append((row, vec))
+        if batch % 5 == 0:
+            index.save(tmp_path)
+            index = BM25Index.load(tmp_path)
+            assert index is not None
+        for segment, start in zip(index.segments, index._starts, strict=False):
+            alive = index.alive[start : start + len(segment)]
+            assert len(segment) <= 60 or len(segment) == len(rows)  # only a single write's
+            assert alive.all() or alive.mean() >= 0.5 or not alive.any()
+    assert len(index.segments) >= 5  # capped: the index is not one big segment
+    final = [pair for pairs in live.values() for pair in pairs]
+    rebuilt = BM25Index.build([r for r, _ in final], revision=31,
+                              vectors=np.stack([v for _, v in final]))  # fmt: skip
+    _check_same(index, rebuilt)
+    query = _vectors(final[:1], 99)[0]
+    assert index.dense_exact(query, None, 5) == rebuilt.dense_exact(query, None, 5)

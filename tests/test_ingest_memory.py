@@ -2,7 +2,7 @@
 
 Streaming the file bounded the records; what still grew batch after batch was the store side:
 the BM25 index the writer keeps between batches held every chunk's postings and float16 vector
-in the heap (~2 KB a chunk, ~140 MB at 20,000 papers), and merging it whole (about every
+in the heap (~1.7 KB a chunk, ~120 MB at 20,000 papers), and merging it whole (about every
 doubling of the store) added a few hundred MB at once. Now a saved segment is read back from its
 files (page cache, not heap) and merges stop at MAX_SEGMENT_ROWS.
 """
@@ -63,12 +63,13 @@ def test_a_long_ingest_does_not_keep_the_chunks_it_stored_in_the_heap(tmp_path: 
     assert report.ok and report.total("new") == 540 and len(store.calls) == 9
     # From the second batch on (the first pays imports and first-use caches), the heap grows
     # by the index's per-chunk ids and filter fields only (~0.4 KB a chunk measured); it grew
-    # by ~2.4 KB a chunk when postings and vectors stayed in the heap.
+    # by ~1.7 KB a chunk when postings and vectors stayed in the heap.
     (heap0, chunks0), (heap1, chunks1) = store.calls[1], store.calls[-1]
     per_chunk = (heap1 - heap0) / (chunks1 - chunks0)
+    print(f"heap kept per chunk stored: {per_chunk:.0f} bytes")
     assert per_chunk < 1200, f"{per_chunk:.0f} heap bytes kept per chunk stored"
     # Every segment of the index the writer keeps is read from its saved files.
-    assert index is not None and len(index) == chunks1 + (len(index) - chunks1)
+    assert index is not None and len(index) > chunks1  # the last batch's chunks too
     for segment in index.segments:
         for array in (segment.tokens, segment.rows, segment.tf, segment.vectors):
             assert isinstance(array, np.memmap)
