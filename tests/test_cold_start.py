@@ -25,9 +25,12 @@ NOT_NEEDED = (
     "tiktoken",
 )
 
-_RUN = """
+#: Runs the CLI in a child and writes {"code", "modules"} to the file named by argv[2]
+#: (tests/test_daemon.py runs its clients with it too).
+CLI_CHILD = """
 import json, sys
 from cli.main import app
+out = sys.argv[2]
 sys.argv = ["paperbrief", *json.loads(sys.argv[1])]
 try:
     app()
@@ -35,8 +38,8 @@ except SystemExit as exc:
     code = exc.code or 0
 else:
     code = 0
-with open({out!r}, "w") as f:
-    json.dump({{"code": code, "modules": sorted(sys.modules)}}, f)
+with open(out, "w") as f:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, f)
 """
 
 
@@ -46,7 +49,7 @@ def _cli(tmp_path: Path, home: Path, *args: str, env: dict | None = None):
     config.write_text("")
     run_env = {**os.environ, "PAPERBRIEF_CONFIG": str(config), **(env or {})}
     done = subprocess.run(
-        [sys.executable, "-c", _RUN.format(out=str(out)), json.dumps(["--home", str(home), *args])],
+        [sys.executable, "-c", CLI_CHILD, json.dumps(["--home", str(home), *args]), str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,

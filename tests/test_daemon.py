@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_cold_start import CLI_CHILD  # the same child: runs the CLI, reports its imports
 
 from agent.serve import protocol
 from agent.serve.daemon import ping
@@ -25,21 +26,6 @@ from agent.serve.daemon import ping
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {"chromadb", "onnxruntime"}
 QUESTION = "How do quadruped robots learn to walk?"
-
-_RUN = """
-import json, sys
-from cli.main import app
-out = sys.argv[2]
-sys.argv = ["paperbrief", *json.loads(sys.argv[1])]
-try:
-    app()
-except SystemExit as exc:
-    code = exc.code or 0
-else:
-    code = 0
-with open(out, "w") as f:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, f)
-"""
 
 
 class Run:
@@ -63,7 +49,7 @@ def _env(config: Path, **extra: str) -> dict[str, str]:
 def _spawn(home: Path, config: Path, out: Path, *args: str, **env: str) -> subprocess.Popen:
     """A `paperbrief` process that writes its exit code and imported modules to ``out``."""
     return subprocess.Popen(
-        [sys.executable, "-c", _RUN, json.dumps(["--home", str(home), *args]), str(out)],
+        [sys.executable, "-c", CLI_CHILD, json.dumps(["--home", str(home), *args]), str(out)],
         cwd=ROOT, env=_env(config, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
