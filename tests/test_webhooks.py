@@ -13,6 +13,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -364,15 +365,30 @@ def test_config_webhooks_are_masked_in_config_show_and_profiles_fall_back(tmp_pa
 
 
 # --- through the CLI: `paperbrief digest --webhook` on an 800-paper day, `paperbrief run` ---------
-def _run_config(tmp_path: Path, feed: Any, embedder: ModelServer, port: int) -> Path:
-    """A `paperbrief run` config: one arXiv RSS feed, no LLM, mail to a local SMTP server."""
-    return write_config(
-        tmp_path / "config.toml", embedder.url, llm=False, sources=["arxiv-rss"],
-        arxiv_categories=["cs.LG"], arxiv_rss_url=feed.url("/rss"), arxiv_min_interval=0.0,
-        http_retries=0, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-        smtp_user="digest", smtp_from="paperbrief@example.org",
-        email_to=["reader@example.org"],
-    )  # fmt: skip
+@contextmanager
+def _run_day(tmp_path: Path, papers: list[dict], now: datetime) -> Iterator[tuple[Path, Any]]:
+    """(config, SMTP sink) for `paperbrief run` while an arXiv RSS feed serves ``papers``, the
+    embedder answers, and a local SMTP server takes the mail; no LLM."""
+    from email.utils import format_datetime
+
+    from feeds import arxiv_rss
+    from httpserver import LocalHTTPServer, Resp
+    from smtpserver import smtp_server
+
+    with (
+        LocalHTTPServer() as feed,
+        ModelServer(handler=model_reply) as embedder,
+        smtp_server(user="digest", password="right") as (sink, port),
+    ):
+        feed.route("/rss/cs.LG", [Resp(200, arxiv_rss(papers, format_datetime(now)))])
+        config = write_config(
+            tmp_path / "config.toml", embedder.url, llm=False, sources=["arxiv-rss"],
+            arxiv_categories=["cs.LG"], arxiv_rss_url=feed.url("/rss"), arxiv_min_interval=0.0,
+            http_retries=0, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+            smtp_user="digest", smtp_from="paperbrief@example.org",
+            email_to=["reader@example.org"],
+        )  # fmt: skip
+        yield config, sink
 
 
 def with_webhooks(config: Path, **digest: object) -> Path:
@@ -426,25 +442,14 @@ def test_cli_digest_webhook_posts_an_800_paper_day_once_within_limits(
 def test_cli_run_mails_posts_and_next_run_retries_only_the_failed_channel(
     hooks, tmp_path, monkeypatch
 ):
-    from email.utils import format_datetime
-
     from day_corpus import day_papers
-    from feeds import arxiv_rss
-    from httpserver import LocalHTTPServer, Resp
-    from smtpserver import smtp_server
 
     now = datetime.now(UTC).replace(microsecond=0)
     papers = day_papers(40, day=now - timedelta(minutes=5), seed=3)
     hook = urls(hooks)
     hooks.fail[PATHS["mmost"]] = 500
     monkeypatch.setenv("PAPERBRIEF_SMTP_PASSWORD", "right")
-    with (
-        LocalHTTPServer() as feed,
-        ModelServer(handler=model_reply) as embedder,
-        smtp_server(user="digest", password="right") as (sink, port),
-    ):
-        feed.route("/rss/cs.LG", [Resp(200, arxiv_rss(papers, format_datetime(now)))])
-        config = _run_config(tmp_path, feed, embedder, port)
+    with _run_day(tmp_path, papers, now) as (config, sink):
         with_webhooks(config, webhooks=[hook["mmost"], hook["json"], hook["slack"]])
         home = tmp_path / "home"
 
@@ -492,23 +497,12 @@ def test_cli_run_whose_mail_fails_posts_nothing_and_the_next_run_sends_both_once
 ):
     """Chat follows the mail: a digest whose mail failed is not posted (its papers come back
     in the next digest, which goes to both), so chat never sees a paper twice."""
-    from email.utils import format_datetime
-
     from day_corpus import day_papers
-    from feeds import arxiv_rss
-    from httpserver import LocalHTTPServer, Resp
-    from smtpserver import smtp_server
 
     now = datetime.now(UTC).replace(microsecond=0)
     papers = day_papers(12, day=now - timedelta(minutes=5), seed=4)
     monkeypatch.setenv("PAPERBRIEF_SMTP_PASSWORD", "wrong")
-    with (
-        LocalHTTPServer() as feed,
-        ModelServer(handler=model_reply) as embedder,
-        smtp_server(user="digest", password="right") as (sink, port),
-    ):
-        feed.route("/rss/cs.LG", [Resp(200, arxiv_rss(papers, format_datetime(now)))])
-        config = _run_config(tmp_path, feed, embedder, port)
+    with _run_day(tmp_path, papers, now) as (config, sink):
         with_webhooks(config, webhooks=[urls(hooks)["json"]])
         home = tmp_path / "home"
 
