@@ -2,7 +2,7 @@
 
     python bench/bench_backfill.py                      # 10 batches of 1,000 papers, real MiniLM
     python bench/bench_backfill.py --embedder hashing   # the write path alone (no model)
-    python bench/bench_backfill.py --embedder minilm-int8   # [embedding] kernels = "int8"
+    python bench/bench_backfill.py --embedder minilm-fp32   # [embedding] kernels = "fp32"
     python bench/bench_backfill.py --quick              # 3 batches of 300 (a couple of minutes)
 
 Each batch goes through ``PaperStore.upsert`` as a backfill page does (chunk, embed, Chroma,
@@ -134,9 +134,10 @@ def rss_mb() -> float:
 def run(args: argparse.Namespace, root: Path) -> None:
     if args.embedder == "hashing":
         inner: Embedder = HashingEmbedder(384)
-    else:  # minilm, or minilm-int8: the opt-in int8 kernels ([embedding] kernels = "int8")
-        kernels = "int8" if args.embedder.endswith("int8") else "fp32"
-        inner = make_embedder("minilm", kernels=kernels)
+    else:  # minilm: the default (a new store: int8 kernels), or minilm-fp32
+        inner = make_embedder(
+            "minilm", kernels="fp32" if args.embedder.endswith("fp32") else "auto"
+        )
     embedder = TimedEmbedder(inner)
     store = PaperStore(root / "home", embedder)
     keeper = store._bm25
@@ -210,7 +211,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--batch", type=int, default=1000, help="papers per batch")
     parser.add_argument(
-        "--embedder", choices=["minilm", "minilm-int8", "hashing"], default="minilm"
+        "--embedder", choices=["minilm", "minilm-fp32", "hashing"], default="minilm"
     )
     parser.add_argument("--quick", action="store_true", help="3 batches of 300")
     parser.add_argument("--seed", type=int, default=0)

@@ -22,6 +22,11 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def adopt(self, stored_id: str) -> bool:
+        """Become the variant that made ``stored_id``'s vectors, if this embedder has one (a
+        choice left to the store); True if it did. Called when a store is opened."""
+        return False
+
     def warm(self) -> None:  # noqa: B027 - optional hook: most embedders have nothing to load
         """Load what the first embed needs (a model file), if anything; safe in a thread."""
 

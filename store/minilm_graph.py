@@ -11,6 +11,9 @@ process at load (~0.1 s, no file written, so nothing can go stale):
   NaN guard and the AV MatMul become one com.microsoft MultiHeadAttention per layer (Q/K/V bias
   folded in, the attention mask as key padding mask);
 * GELU: the bias Add and Div/Erf/Add/Mul/Mul become one com.microsoft BiasGelu (same erf form);
+* embedding tables: the lookup reads the int8 rows and dequantizes only those (Gather, then
+  Cast and Mul by the rows' scales), so onnxruntime never folds the 30,522-word table into a
+  47 MB fp32 copy; the same products, so the same vectors;
 * with ``int8=True`` only: each weight MatMul becomes a DynamicQuantizeMatMul over the packaged
   int8 weights and scales, so the MatMuls run on int8 kernels (activations are quantized per run,
   which moves the vectors: a different embedder id, see store.embedder).
@@ -37,6 +40,7 @@ _DTYPES = {1: np.float32, 3: np.int8, 7: np.int64}
 _FLOAT = 1
 _ATTR_INT = 2
 _INT32 = 6
+_STANDARD_OPS = {"Cast", "Gather", "Mul"}
 
 
 class GraphMismatch(EmbedderUnavailable):
@@ -154,7 +158,7 @@ class _Graph:
     def node(self, op: str, inputs: list[str], outputs: list[str], name: str, **ints: int) -> Any:
         n = _message_class("NodeProto")()
         n.op_type, n.name = op, name
-        if op != "Cast":
+        if op not in _STANDARD_OPS:
             n.domain = _MS
         n.input.extend(inputs)
         n.output.extend(outputs)
@@ -171,6 +175,14 @@ class _Graph:
         self.new_init.append(t)
         self.init[name] = t
         return name
+
+    def dequantized(self, value: str) -> tuple[str, str] | None:
+        """(int8 initializer, scale) if ``value`` is Mul(Cast(int8 initializer), scale)."""
+        mul = self.producer.get(value)
+        cast = self.producer.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
+        if cast is None or cast.op_type != "Cast" or cast.input[0] not in self.init:
+            return None
+        return cast.input[0], mul.input[1]
 
     def split_bias(self, add: Any) -> tuple[str, str]:
         """(activation, bias initializer) of a bias Add."""
@@ -210,18 +222,16 @@ def _quantized_matmuls(g: _Graph) -> None:
     """MatMul(x, Mul(Cast(w_int8), scale)) -> DynamicQuantizeMatMul(x, w_int8, scale)."""
     out = []
     for n in g.nodes:
-        mul = g.producer.get(n.input[1]) if n.op_type == "MatMul" else None
-        cast = g.producer.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
-        if cast is None or cast.op_type != "Cast" or cast.input[0] not in g.init:
+        weight = g.dequantized(n.input[1]) if n.op_type == "MatMul" else None
+        if weight is None:
             out.append(n)
             continue
-        scale = mul.input[1] + "_1d"
+        w_int8, scale_2d = weight
+        scale = scale_2d + "_1d"
         if scale not in g.init:
-            g.constant(scale, _array(g.init[mul.input[1]]).reshape(-1))
+            g.constant(scale, _array(g.init[scale_2d]).reshape(-1))
         out.append(
-            g.node(
-                "DynamicQuantizeMatMul", [n.input[0], cast.input[0], scale], list(n.output), n.name
-            )
+            g.node("DynamicQuantizeMatMul", [n.input[0], w_int8, scale], list(n.output), n.name)
         )
     if len(out) == len(g.nodes) and not any(n.op_type == "DynamicQuantizeMatMul" for n in out):
         raise GraphMismatch("no dequantized weight MatMul found")
@@ -280,11 +290,39 @@ def _gelu(g: _Graph) -> None:
     g.reindex()
 
 
+def _gather_then_dequantize(g: _Graph) -> None:
+    """Gather(Mul(Cast(table_int8), row_scales), ids) -> Mul(Cast(Gather(table_int8, ids)),
+    Gather(row_scales, ids)): see the module docstring."""
+    out, found = [], False
+    for n in g.nodes:
+        lookup = g.dequantized(n.input[0]) if n.op_type == "Gather" else None
+        if lookup is None:
+            out.append(n)
+            continue
+        (table, scales), ids = lookup, n.input[1]
+        if scales not in g.init or tuple(g.init[scales].dims)[1:] != (1,):
+            raise GraphMismatch(f"{n.name}: the table's scales are not one per row")
+        found = True
+        rows, as_float, row_scales = (f"{n.name}_{x}" for x in ("rows_q", "rows_f", "scales"))
+        out += [
+            g.node("Gather", [table, ids], [rows], rows),
+            g.node("Cast", [rows], [as_float], as_float, to=_FLOAT),
+            g.node("Gather", [scales, ids], [row_scales], row_scales),
+            g.node("Mul", [as_float, row_scales], list(n.output), f"{n.name}_dequantized"),
+        ]
+    if not found:
+        raise GraphMismatch("no quantized embedding table found")
+    g.nodes = out
+    g.reindex()
+
+
 def fused_minilm(model_bytes: bytes, *, int8: bool = False) -> bytes:
-    """The packaged MiniLM graph with fused attention and GELU (and int8 MatMuls if asked)."""
+    """The packaged MiniLM graph with fused attention and GELU, embedding rows dequantized
+    after the lookup (and int8 MatMuls if asked)."""
     g = _Graph(_message_class("ModelProto").FromString(model_bytes))
     if int8:
         _quantized_matmuls(g)
+    _gather_then_dequantize(g)
     _attention(g)
     _gelu(g)
     return g.finish()

@@ -159,6 +159,8 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
             log.info("empty store: switching its embedder from %s to %s", stored, current)
             self._gens.record_embedder(self._gen, self.embedder)
             return
+        if self.embedder.adopt(stored):  # kernels "auto": a store keeps the vectors it has
+            return
         if not allow_mismatch:
             raise EmbeddingMismatch(
                 f"the store at {self._where_label()} was built with embedding model {stored}, "

@@ -67,6 +67,9 @@ def test_doctor_reports_each_part_and_the_fix(tmp_path):
     checks = {c["name"]: c for c in json.loads(result.stdout)}
     for name in ("config", "data dir", "embedder", "store", "bm25 index"):
         assert checks[name]["status"] == "ok", checks[name]
+    # A new store takes the default int8 kernels; the store line names the vectors it holds.
+    model = checks["embedder"]["detail"].split(":")[0]
+    assert "dynq8" in model and f"({model} vectors)" in checks["store"]["detail"]
     assert checks["llm"]["status"] == "skipped" and "OPENAI_API_KEY" in checks["llm"]["fix"]
     assert checks["smtp"]["status"] == "skipped"
     assert checks["source arxiv-rss"]["status"] == "ok"

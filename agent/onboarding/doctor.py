@@ -111,7 +111,8 @@ def _embedder(agent: PaperAgent) -> str:
 
 def _store(agent: PaperAgent) -> str:
     info = agent.status()
-    return f"{info['papers']} papers, {info['chunks']} chunks at {info['store']}"
+    vectors = f" ({info['embedding_model']} vectors)" if info.get("embedding_model") else ""
+    return f"{info['papers']} papers, {info['chunks']} chunks at {info['store']}{vectors}"
 
 
 def _bm25(agent: PaperAgent) -> str:
