@@ -38,10 +38,6 @@ NoStream = Annotated[bool, typer.Option("--no-stream", help="Print the answer wh
 AskVerbose = Annotated[
     bool, typer.Option("--verbose", help="Show tool calls, evidence and token usage.")
 ]
-NoDaemon = Annotated[
-    bool,
-    typer.Option("--no-daemon", help="Answer in this process even when `paperbrief serve` runs."),
-]
 ChatVerbose = Annotated[
     bool, typer.Option("--verbose", help="Show rewritten questions and tool calls.")
 ]
@@ -59,7 +55,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         as_json: AsJson = False,
         no_stream: NoStream = False,
         verbose: AskVerbose = False,
-        no_daemon: NoDaemon = False,
+        no_daemon: daemon_client.NoDaemon = False,
     ) -> None:
         """Answer a question from the stored papers, citing them as [1], [2], ...
 

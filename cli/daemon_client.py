@@ -1,9 +1,6 @@
-"""The CLI's side of `paperbrief serve`: ask the warm daemon first, answer in-process otherwise.
-
-``request(state, "search", {...})`` returns the daemon's result, or None when there is no daemon
-for this home, config file and settings (or it failed): the caller then does the work itself, so
-the daemon only ever makes a command faster, never different. A PaperbriefError the command
-would have raised in-process (a bad --since, an empty query) comes back as the same error.
+"""The CLI's side of `paperbrief serve`: whether to look for the warm daemon, the --no-daemon
+option, and the request (agent.serve.client.ask_daemon: None means answer in-process, so the
+daemon only ever makes a command faster, never different).
 
 Cheap to import (json; socket when a command runs): it runs before anything heavy is loaded.
 """
@@ -13,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 if TYPE_CHECKING:
     from cli.state import AppState
@@ -22,6 +21,13 @@ log = logging.getLogger(__name__)
 
 #: PAPERBRIEF_DAEMON=0 (or --no-daemon) answers in-process without looking for a daemon.
 ENV = "PAPERBRIEF_DAEMON"
+
+NoDaemon = Annotated[
+    bool,
+    typer.Option(
+        "--no-daemon", help="Answer in this process even when `paperbrief serve` is running."
+    ),
+]
 
 
 def wanted(no_daemon: bool = False) -> bool:
@@ -45,4 +51,4 @@ def request(
     return ask_daemon(state.settings(), state.config, op, args, on_event=on_event)
 
 
-__all__ = ["ENV", "request", "wanted"]
+__all__ = ["ENV", "NoDaemon", "request", "wanted"]

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from agent import SearchHit
     from cli.state import AppState
 
-NO_DAEMON_HELP = "Answer in this process even when `paperbrief serve` is running."
-
 
 def register(app: typer.Typer, state: AppState) -> None:
     @app.command()
@@ -30,7 +28,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print [{id, title, score, url}] as JSON.")
         ] = False,
-        no_daemon: Annotated[bool, typer.Option("--no-daemon", help=NO_DAEMON_HELP)] = False,
+        no_daemon: daemon_client.NoDaemon = False,
     ) -> None:
         """Find papers by meaning and by exact words (dense + BM25, reciprocal-rank fusion)."""
         filters = dict(k=k, since=since, category=category, source=source)

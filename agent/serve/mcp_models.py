@@ -152,21 +152,7 @@ class PaperDetail(BaseModel):
     @classmethod
     def of(cls, paper: Paper, summary: Summary | None, note: str | None) -> PaperDetail:
         return cls(
-            **paper.model_dump(
-                include={
-                    "id",
-                    "version",
-                    "title",
-                    "abstract",
-                    "authors",
-                    "categories",
-                    "published",
-                    "updated",
-                    "source",
-                    "url",
-                    "pdf_url",
-                }
-            ),
+            **paper.model_dump(include=set(cls.model_fields) & set(type(paper).model_fields)),
             summary=SummaryOut.of(summary) if summary else None,
             summary_note=note,
         )
