@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import (
     ConfigError,
     DeliveryError,
+    DiskError,
     EmbedderError,
     EmbeddingMismatchError,
     FeedParseError,
@@ -30,7 +31,9 @@ from agent.errors import (
     PromptError,
     SourceError,
     SourceHTTPError,
+    SourceTooLarge,
     SourceUnreachable,
+    StateDamaged,
     StoreError,
     StoreUnavailable,
     ToolsUnsupported,
@@ -70,6 +73,7 @@ if TYPE_CHECKING:  # what the lazy table below resolves to, for type checkers an
     from agent.serve.daemon import serve_daemon
     from agent.serve.mcp_run import serve_mcp
     from agent.sources import FetchRequest
+    from agent.storage import disk_error
     from agent.webhooks import check_webhooks, post_to_chat, webhooks_for
 
 # public name -> (module, attribute): imported on first access, then cached in globals().
@@ -114,6 +118,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SmtpConfig": ("agent.digest.mail", "SmtpConfig"),
     "check_address": ("agent.digest.mail", "check_address"),
     "mask_url": ("agent.config.secrets", "mask_url"),
+    "disk_error": ("agent.storage", "disk_error"),
     "run_daily": ("agent.daily", "run_daily"),
     "run_backfill": ("agent.backfill", "run_backfill"),
     "run_demo": ("agent.onboarding.demo", "run_demo"),
@@ -139,6 +144,7 @@ __all__ = [
     "DeliveryError",
     "DemoResult",
     "Digest",
+    "DiskError",
     "EmbedderError",
     "EmbeddingMismatchError",
     "FeedParseError",
@@ -165,7 +171,9 @@ __all__ = [
     "SourceHTTPError",
     "SourceReport",
     "SourceStatus",
+    "SourceTooLarge",
     "SourceUnreachable",
+    "StateDamaged",
     "StoreError",
     "StoreUnavailable",
     "Summary",
@@ -179,6 +187,7 @@ __all__ = [
     "check_webhooks",
     "default_config_path",
     "demo_settings",
+    "disk_error",
     "format_for_path",
     "mask_url",
     "parse_day",

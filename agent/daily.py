@@ -21,17 +21,16 @@ from agent.config import DEFAULT_PROFILE
 from agent.errors import PaperbriefError
 from agent.models import ItemFailure, PaperFilter, RunReport
 from agent.webhooks.post import PostResult
+from store.state import meta_keys
 
 if TYPE_CHECKING:
     from agent.digest.models import Digest
     from agent.pipeline import PaperAgent, Progress
-    from store.digest_history import DigestHistory
-    from store.state import StateDB
+    from store.seams import DigestHistory
+    from store.state.db import StateDB
 
 log = logging.getLogger(__name__)
 
-#: meta key holding the end of the last delivered window (ISO).
-WINDOW_KEY = "run:last_window_end"
 #: How far back a run looks, at least: a source that failed yesterday and recovered today still
 #: gets its papers into a digest (delivered papers are excluded, so nothing repeats).
 LOOKBACK = timedelta(days=7)
@@ -66,7 +65,7 @@ class DailyResult(BaseModel):
     failed_step: str | None = None
 
 
-def window_start(state: StateDB, now: datetime, key: str = WINDOW_KEY) -> datetime:
+def window_start(state: StateDB, now: datetime, key: str = meta_keys.RUN_WINDOW_END) -> datetime:
     start = now - LOOKBACK
     raw = state.get_meta(key)
     if raw:
@@ -146,7 +145,7 @@ def _run_profile(
 
     report = result.report
     _sync_library(agent, name, result)
-    key = WINDOW_KEY if name == DEFAULT_PROFILE else f"{WINDOW_KEY}:{name}"
+    key = meta_keys.run_window_end(None if name == DEFAULT_PROFILE else name)
     selection = agent.select(
         PaperFilter(since=window_start(agent.store.state, now, key)), now=now, profile=name
     )
@@ -168,7 +167,9 @@ def _run_profile(
         write_digest(digest, target)
         result.written.append(target)
     delivered = bool(out) or not recipients
+    resent: list[str] = []
     if recipients:
+        resent = _resend(agent, name, recipients, result)  # digests a refused address missed
         accepted = _email(agent, digest, recipients, skip_empty, now, result)
         delivered = accepted is not None
         delivery.delivered_to = accepted or []
@@ -178,6 +179,7 @@ def _run_profile(
             # delivered by file or kept in the history only: still never repeat these papers
             agent.history.mark_sent(digest.id, digest_ids(digest))
         agent.store.state.set_meta(key, (digest.window_end or now).isoformat())
+    delivery.delivered_to = list(dict.fromkeys([*delivery.delivered_to, *resent]))
     _post(agent, digest, delivery, now, result)
     return delivery
 
@@ -247,6 +249,26 @@ def _summarize(
         result.failed_step = result.failed_step or "summarize"
 
 
+def _resend(
+    agent: PaperAgent, name: str, recipients: Sequence[str], result: DailyResult
+) -> list[str]:
+    """Send earlier digests to the recipients the server refused them for (those still among
+    ``recipients``); the addresses that now took one. A refusal again fails the step, named."""
+    report, taken = result.report, []
+    for resend in agent.resend_refused(profile=name, only=recipients):
+        if resend.ok:
+            taken.append(resend.address)
+            report.notes.append(
+                f"{name}: sent digest {resend.digest_id} to {resend.address}, which the server "
+                "had refused."
+            )
+            continue
+        item = ItemFailure(item=resend.address, step="deliver", reason=resend.reason)
+        report.failures.append(item)
+        result.failed_step = result.failed_step or "deliver"
+    return taken
+
+
 def _email(
     agent: PaperAgent,
     digest: Digest,
@@ -276,6 +298,10 @@ def _email(
         result.failed_step = result.failed_step or "deliver"
         log.error("delivery failed: %s", exc)
         return None
+    # each refused address is remembered by agent.send: the next run sends it this digest
+    for address, reason in zip(sent.refused, sent.refusals(digest.id), strict=True):
+        report.failures.append(ItemFailure(item=address, step="deliver", reason=reason))
+        result.failed_step = result.failed_step or "deliver"
     return list(sent.accepted)
 
 

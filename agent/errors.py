@@ -7,28 +7,34 @@ The tree::
     │   └── MissingKeyError         an API key / password is needed and absent
     ├── InputError                  bad input: a local file, a date, an id, a query (exit 2)
     │   └── LibraryFormatError      a library export (BibTeX, RIS, ...) with a broken entry
+    ├── DiskError                   the disk under the home is full or read-only (exit 2)
     ├── SourceError                 a remote source failed
     │   ├── SourceUnreachable       DNS/connect/timeout after retries
     │   ├── SourceHTTPError         an HTTP status we cannot recover from (4xx, 5xx after retries)
+    │   ├── SourceTooLarge          an answer past ``http.max_bytes`` (reading stopped there)
     │   └── FeedParseError          the payload is not the feed we expected
-    ├── StoreError                  Chroma / BM25 / state database problems
+    ├── StoreError                  Chroma / BM25 / state database problems [2]
     │   ├── StoreUnavailable        a Chroma server that does not answer
+    │   ├── StateDamaged            the home's state file is damaged: restore its backup (exit 2)
     │   └── EmbeddingMismatchError  the store was built by another embedding model (exit 2)
-    ├── EmbedderError               the embedding model cannot be loaded or called
+    ├── EmbedderError               the embedding model cannot be loaded or called [2]
     ├── LLMError                    the model failed; ``retryable``: may a later try work?
     │   ├── LLMCallError            a request failed; ``kind`` says how (auth, timeout, ...) [1]
     │   ├── ParseFailure            the reply is not the JSON the schema asks for; ``raw`` holds it
     │   └── ToolsUnsupported        the endpoint refuses tool calls (ask falls back to one search)
-    ├── PromptError                 a prompt file is malformed or rendered with wrong variables
+    ├── PromptError                 a prompt file is malformed or rendered with wrong variables [3]
     ├── DeliveryError               e-mail could not be sent
-    └── LockedError                 another run holds the store's lock (exit 3)
+    └── LockedError                 another run holds the store's lock (exit 3) [2]
 
 [1] defined in ``agent.llm.errors`` beside ``classify_error``, since it carries the ``Usage``
 record of what the failed calls cost (``agent.models``, which itself raises errors from here).
-
-``store`` and ``prompts`` sit below ``agent`` and cannot import it, so they raise their own
-errors; ``agent.storage.store_errors`` turns them into this tree through one table, at the
-boundary of every ``PaperAgent`` method that reaches them.
+[2] defined in ``store.errors`` with the root ``PaperbriefError``: ``store`` sits below
+``agent`` and may not import it, so the classes it raises live in the one module of ours every
+layer may import, and this module re-exports them: ``agent.StoreError`` is the class the store
+raises, with no translation at any boundary. The store also raises two subclasses of its own:
+``LeaseHeld`` (a LockedError naming the shared store's writer) and ``GraphMismatch`` (an
+EmbedderError).
+[3] defined in ``prompts`` (on the same root), which loads and renders the prompt files.
 
 The CLI is the only place that turns these into exit codes and one-line messages; library
 users catch ``PaperbriefError`` (or a branch) and read ``.hint``.
@@ -36,20 +42,16 @@ users catch ``PaperbriefError`` (or a branch) and read ``.hint``.
 
 from __future__ import annotations
 
-
-class PaperbriefError(Exception):
-    """Base class: ``str(err)`` is the problem, ``err.hint`` the fix."""
-
-    exit_code: int = 1
-    default_hint: str = "Run `paperbrief doctor` to see which part is failing."
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint if hint is not None else self.default_hint
-
-    def __str__(self) -> str:
-        return self.message
+from prompts import PromptError
+from store.errors import (
+    EmbedderError,
+    EmbeddingMismatchError,
+    LockedError,
+    PaperbriefError,
+    StateDamaged,
+    StoreError,
+    StoreUnavailable,
+)
 
 
 class ConfigError(PaperbriefError):
@@ -81,6 +83,18 @@ class LibraryFormatError(InputError):
     default_hint = "Fix the entry named above, or re-export the library from Zotero and retry."
 
 
+class DiskError(PaperbriefError):
+    """The disk holding the home (or a file paperbrief writes) is full or read-only; ``path``
+    names it. ``agent.storage.disk_error`` recognises one behind any lower-level error."""
+
+    exit_code = 2
+    default_hint = "Free some space, or give --home (PAPERBRIEF_HOME) a disk you can write to."
+
+    def __init__(self, message: str, *, path: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class SourceError(PaperbriefError):
     default_hint = (
         "Retry later; if it persists, check the source's URL in `paperbrief config show`."
@@ -103,27 +117,23 @@ class SourceHTTPError(SourceError):
         self.status = status
 
 
-class FeedParseError(SourceError):
-    default_hint = "The source sent something that is not a feed; retry later or check its URL."
+class SourceTooLarge(SourceError):
+    """An answer larger than the size cap: reading stopped there, nothing of it was used."""
 
-
-class StoreError(PaperbriefError):
     default_hint = (
-        "Run `paperbrief doctor`; if the store is damaged, `paperbrief reindex` rebuilds it."
+        "Ask for less (a shorter date range, fewer max_results), or raise "
+        "PAPERBRIEF_HTTP__MAX_BYTES if the source really sends that much."
     )
 
-
-class StoreUnavailable(StoreError):
-    default_hint = "Start the Chroma server (`chroma run --path DIR`) or unset chroma_url."
-
-
-class EmbeddingMismatchError(StoreError):
-    exit_code = 2
-    default_hint = "Run `paperbrief reindex` to rebuild the store with the configured model."
+    def __init__(
+        self, message: str, *, limit: int = 0, source: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(message, source=source, hint=hint)
+        self.limit = limit
 
 
-class EmbedderError(PaperbriefError):
-    default_hint = "Reinstall paperbrief (`pip install --force-reinstall paperbrief`)."
+class FeedParseError(SourceError):
+    default_hint = "The source sent something that is not a feed; retry later or check its URL."
 
 
 class LLMError(PaperbriefError):
@@ -151,25 +161,14 @@ class ToolsUnsupported(LLMError):
     default_hint = "Use `paperbrief ask --single`, or an endpoint that supports tool calls."
 
 
-class PromptError(PaperbriefError):
-    default_hint = (
-        "A prompt file shipped with paperbrief is broken: reinstall it "
-        "(`pip install --force-reinstall paperbrief`)."
-    )
-
-
 class DeliveryError(PaperbriefError):
     default_hint = "Check the smtp_* settings with `paperbrief config show`."
-
-
-class LockedError(PaperbriefError):
-    exit_code = 3
-    default_hint = "Another paperbrief run is using this store; wait for it to finish."
 
 
 __all__ = [
     "ConfigError",
     "DeliveryError",
+    "DiskError",
     "EmbedderError",
     "EmbeddingMismatchError",
     "FeedParseError",
@@ -183,7 +182,9 @@ __all__ = [
     "PromptError",
     "SourceError",
     "SourceHTTPError",
+    "SourceTooLarge",
     "SourceUnreachable",
+    "StateDamaged",
     "StoreError",
     "StoreUnavailable",
     "ToolsUnsupported",

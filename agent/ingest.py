@@ -11,11 +11,12 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from agent import errors
 from agent.config import Settings
 from agent.models import Paper, Progress, RunReport, SourceReport, SourceStatus
+from store.state import meta_keys
 
 if TYPE_CHECKING:
     from agent.sources.base import FetchRequest, FetchResult, Source
@@ -24,8 +25,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: state meta key prefix holding each source's last outcome (JSON), read by status and digests.
-LAST_INGEST_PREFIX = "last_ingest:"
+
+class Watermark(TypedDict):
+    value: str
+    at: str
+
+
+class StoreStatus(TypedDict):
+    """What ``paperbrief status`` prints: the store's size and each source's last ingest."""
+
+    papers: int
+    chunks: int
+    store: str
+    home: str
+    embedding_model: str | None
+    bm25_fresh: bool
+    last_ingest: dict[str, dict[str, object]]
+    watermarks: dict[str, Watermark]
+
+
+def store_status(settings: Settings, store: PaperStore) -> StoreStatus:
+    """The store's counts, its embedding model, and how each source's last ingest went."""
+    from agent.sources import SOURCE_NAMES
+
+    stats = store.stats()
+    runs = {name: store.state.get_meta(meta_keys.last_ingest(name)) for name in SOURCE_NAMES}
+    marks = store.state.watermarks()
+    return StoreStatus(
+        papers=stats.papers,
+        chunks=stats.chunks,
+        store=stats.chroma_url or stats.path,
+        home=str(settings.home),
+        embedding_model=stats.embedder_id,
+        bm25_fresh=stats.bm25_fresh,
+        last_ingest={name: json.loads(raw) for name, raw in runs.items() if raw},
+        watermarks={k: Watermark(value=v, at=at) for k, (v, at) in marks.items()},
+    )
 
 
 def ingest_sources(
@@ -65,7 +100,7 @@ def watermark_key(settings: Settings, name: str, request: FetchRequest) -> str |
 def _remember_run(store: PaperStore, outcome: SourceReport) -> None:
     entry = outcome.model_dump(mode="json", include={"status", "fetched", "new", "message"})
     entry["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    store.state.set_meta(LAST_INGEST_PREFIX + outcome.source, json.dumps(entry))
+    store.state.set_meta(meta_keys.last_ingest(outcome.source), json.dumps(entry))
 
 
 def _ingest_one(
@@ -81,13 +116,15 @@ def _ingest_one(
     watermark = store.state.get_watermark(key) if key else None
     if progress:
         progress(f"fetching {source.name}", 0, None)
-    batches = getattr(source, "fetch_batches", None)
+    from agent.sources.base import BatchSource
+
+    batched = source if request.path is not None and isinstance(source, BatchSource) else None
+    streamed = batched is not None
     try:
-        streamed = request.path is not None and callable(batches)
-        if streamed:
+        if batched is not None:
             # A file is read, embedded and stored a batch at a time (memory stays bounded);
             # how many papers it holds is known only at its end.
-            results = batches(request, settings.store.ingest_batch)
+            results = batched.fetch_batches(request, settings.store.ingest_batch)
         else:
             results = iter([source.fetch(request, watermark=watermark)])
         watermark_out = _store_results(
@@ -144,15 +181,18 @@ def _store_results(
 
 
 def _bounded(papers: list[Paper], report: RunReport) -> list[Paper]:
-    """Papers with over-long text cut (see agent.sources.bounds); each cut is a report note."""
+    """Papers with over-long text cut (see agent.sources.bounds); each cut is a report note, as
+    is whatever the source changed or dropped reading the record (agent.sources.base)."""
+    from agent.sources.base import take_notes
     from agent.sources.bounds import bound_paper
 
     kept = []
     for paper in papers:
+        paper, notes = take_notes(paper)
         bounded, note = bound_paper(paper)
-        if note:
-            log.warning("%s", note)
-            report.notes.append(note)
+        for text in [*notes, *([note] if note else [])]:
+            log.warning("%s", text)
+            report.notes.append(text)
         kept.append(bounded)
     return kept
 

@@ -74,7 +74,7 @@ class PaperFilter(BaseModel):
     source: str | None = Field(None, description="only papers from this source, e.g. arxiv-rss")
 
     @classmethod
-    def of(cls, given: PaperFilter | None, **fields: Any) -> PaperFilter:
+    def of(cls, given: PaperFilter | None, **fields: Since) -> PaperFilter:
         """``given``, or a filter from loose keyword arguments (None = unset); not both."""
         fields = {name: value for name, value in fields.items() if value is not None}
         if given is not None and fields:
@@ -84,7 +84,7 @@ class PaperFilter(BaseModel):
                 f"Give either a PaperFilter or {', '.join(fields)}, not both.",
                 hint="Put every filter into the PaperFilter.",
             )
-        return given or cls(**fields)
+        return given or cls.model_validate(fields)
 
 
 class SearchHit(BaseModel):
@@ -169,6 +169,8 @@ class RunReport(BaseModel):
 # =============================================================================================
 
 SummaryMethod = Literal["json_schema", "function_calling", "json_mode", "extractive", "source"]
+#: How a Usage's tokens were counted: reported by the API, counted with tiktoken, or not at all.
+TokenCount = Literal["api", "tiktoken", "none"]
 
 
 class KeyTerm(BaseModel):
@@ -183,7 +185,7 @@ class Usage(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = Field(0.0, description="USD, from the llm_prices setting")
-    counted: Literal["api", "tiktoken", "none"] = Field(
+    counted: TokenCount = Field(
         "none", description="api = usage reported by the endpoint; tiktoken = counted locally"
     )
 

@@ -36,8 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from store import PaperStore, make_embedder  # noqa: E402
-from store.bm25_keeper import BM25Keeper  # noqa: E402
-from store.embedder import Embedder, HashingEmbedder  # noqa: E402
+from store.bm25.keeper import BM25Keeper  # noqa: E402
+from store.embedding.embedders import Embedder, HashingEmbedder  # noqa: E402
 
 SAMPLES = REPO.parent / "shared" / "samples"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -173,8 +173,8 @@ def run(args: argparse.Namespace, root: Path) -> None:
 def bm25_at_scale(args: argparse.Namespace, root: Path) -> None:
     """The BM25 part alone at a big store: one batch's update (+ save) into an index of
     ``--bm25-scale`` papers, against rebuilding that index."""
-    from store.bm25_index import BM25Index, ChunkRow
-    from store.chunking import chunk_paper
+    from store.bm25.index import BM25Index, ChunkRow
+    from store.papers.chunking import chunk_paper
 
     corpus, rng = Corpus(seed=args.seed), np.random.default_rng(args.seed)
 

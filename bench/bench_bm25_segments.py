@@ -1,6 +1,6 @@
 """BM25 query time with the segments a long backfill leaves against one rebuilt segment.
 
-Writes cap merged segments at MAX_SEGMENT_ROWS (store/bm25_index.py), so a store filled a day at
+Writes cap merged segments at MAX_SEGMENT_ROWS (store/bm25/index.py), so a store filled a day at
 a time keeps many segments; this measures what that costs a query. Text from tests/day_corpus.py,
 chunked as ingest chunks it; the index is in memory (no Chroma, no model).
 
@@ -21,8 +21,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from day_corpus import day_papers  # noqa: E402
 
-from store.bm25_index import BM25Index, ChunkRow  # noqa: E402
-from store.chunking import chunk_paper  # noqa: E402
+from store.bm25.index import BM25Index, ChunkRow  # noqa: E402
+from store.papers.chunking import chunk_paper  # noqa: E402
 
 QUERIES = [
     "sparse attention for long documents",

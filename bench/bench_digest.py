@@ -56,7 +56,7 @@ GOAL_SECONDS = 5.0
 
 def make_embedder(kind: str) -> Any:
     from store import make_embedder as make
-    from store.embedder import HashingEmbedder
+    from store.embedding.embedders import HashingEmbedder
 
     return HashingEmbedder(384) if kind == "hashing" else make("minilm")
 

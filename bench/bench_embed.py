@@ -7,8 +7,8 @@ of load hits them alike:
 
 * "int8 (default)": the fused graph with int8 MatMuls, each text run alone (its own embedder
   id; the default for a new store since kernels "auto");
-* "fp32 fused": the graph store.minilm_graph rewrites (fused attention and GELU), fp32 (what a
-  store built before "auto" keeps using);
+* "fp32 fused": the graph store.embedding.minilm_graph rewrites (fused attention and GELU),
+  fp32 (what a store built before "auto" keeps using);
 * "exported graph": the packaged graph as exported (what ran before the fusion).
 
 Each is compared with the exported graph (cosine of every vector), and the model load (session
@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from agent.sources.files import read_papers  # noqa: E402
-from store.chunking import chunk_paper  # noqa: E402
-from store.embedder import MiniLMEmbedder, minilm_tokenizer  # noqa: E402
+from store.embedding.embedders import MiniLMEmbedder, minilm_tokenizer  # noqa: E402
+from store.papers.chunking import chunk_paper  # noqa: E402
 
 SAMPLES = REPO.parent / "shared" / "samples"
 
@@ -59,7 +59,7 @@ def cold_load(kwargs: dict[str, Any]) -> float:
     command pays on its first embed, after its imports."""
     code = (
         "import sys, time; sys.path.insert(0, sys.argv[1]); import onnxruntime, tokenizers\n"
-        "from store.embedder import MiniLMEmbedder\n"
+        "from store.embedding.embedders import MiniLMEmbedder\n"
         f"emb = MiniLMEmbedder(**{kwargs!r}); start = time.perf_counter(); emb.warm()\n"
         "print(time.perf_counter() - start)"
     )

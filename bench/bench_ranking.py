@@ -32,8 +32,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agent.digest.ranking import RankInputs, ReaderSignal, rank  # noqa: E402
+from agent.digest.ranking import RankInputs, rank  # noqa: E402
 from agent.digest.relevance import InterestProfile  # noqa: E402
+from agent.profiles.signal import ReaderSignal  # noqa: E402
 
 TOPIC_PHRASES = {
     "llm-reasoning": "reasoning with large language models",
@@ -109,7 +110,7 @@ def main() -> None:
     ap.add_argument("--library", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    from store.embedder import make_embedder
+    from store.embedding.embedders import make_embedder
 
     corpus = load_corpus()
     embedder = make_embedder("minilm", threads=2)

@@ -30,10 +30,21 @@ sys.path.insert(0, str(REPO))
 from agent.models import Paper, Summary  # noqa: E402
 from agent.sources.files import read_papers  # noqa: E402
 from agent.summaries.extractive import summarize_extractive  # noqa: E402
-from agent.summaries.readability import fk_grade, is_cut_off, opens_with_back_reference  # noqa: E402
+from agent.summaries.plain_text import BACK_REFERENCE, ends_cleanly  # noqa: E402
+from agent.summaries.readability import fk_grade  # noqa: E402
 
 SAMPLES = REPO.parent / "shared" / "samples"
 Engine = Callable[[Paper], Summary]
+
+
+def opens_with_back_reference(text: str) -> bool:
+    """Starts by pointing at something the reader has not seen ("These artefacts ...")."""
+    return bool(BACK_REFERENCE.match(text.strip()))
+
+
+def is_cut_off(text: str) -> bool:
+    """Stops mid-clause: an ellipsis, no full stop, or a last word that cannot end a clause."""
+    return bool(text.strip()) and not ends_cleanly(text)
 
 
 def _jsonl_papers(path: Path) -> list[Paper]:

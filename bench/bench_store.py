@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from store import PaperStore, make_embedder
-from store.embedder import Embedder
+from store.embedding.embedders import Embedder
 
 TOPICS = {
     "nlp": "language model transformer token attention decoder corpus translation summarization "

@@ -33,7 +33,7 @@ from agent.models import Paper, SummaryDraft  # noqa: E402
 from agent.summaries.extractive import summarize_extractive  # noqa: E402
 from agent.summaries.readability import fk_grade  # noqa: E402
 from agent.summaries.summarizer import Summarizer  # noqa: E402
-from store.summary_cache import SummaryCache  # noqa: E402
+from store.state.summary_cache import SqliteSummaryCache  # noqa: E402
 
 
 def load_corpus() -> list[Paper]:
@@ -76,7 +76,7 @@ def run_llm(papers: list[Paper], settings: Settings, counter: TokenCounter) -> d
     with tempfile.TemporaryDirectory() as home:
         settings = settings.model_copy(update={"home": Path(home)})
         summarizer = Summarizer(
-            settings, llm=make_llm(settings), cache=SummaryCache(settings.state_path)
+            settings, llm=make_llm(settings), cache=SqliteSummaryCache(settings.state_path)
         )
         started = time.perf_counter()
         report = summarizer.run(papers)

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from store import PaperStore, make_embedder
-from store.embedder import Embedder
+from store.embedding.embedders import Embedder
 from tests.day_corpus import day_papers
 
 PER_DAY = 5000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,12 +12,12 @@ from cli import daemon_client, output
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent import Answer, ChatSession, ToolCall
+    from agent import Answer, ChatSession, Citation, ToolCall
     from cli.state import AppState
 
 Run = Callable[[Callable[[str], None] | None, Callable[["ToolCall"], None] | None], "Answer"]
 
-K_HELP = "Papers given to the model as context (default: the ask_k setting, 6)."
+K_HELP = "Papers given to the model as context (default: `\\[ask] k`, 6)."
 SINCE_HELP = "Only papers published since (7d, 2w, 2026-11-20)."
 AGENTIC_HELP = (
     "Let the model search again (tool calls, up to 3 rounds) or use one retrieval; default: "
@@ -151,11 +151,15 @@ def converse(session: ChatSession, *, verbose: bool) -> None:
                 elif result.message:
                     out.print(output.clean(result.message), markup=False, highlight=False)
                 continue
-            answer = render_answer(
-                lambda stream, on_tool, q=line: session.ask(q, stream=stream, on_tool_call=on_tool),
-                stream=True,
-                verbose=verbose,
-            )
+
+            def ask_line(
+                stream: Callable[[str], None] | None,
+                on_tool: Callable[[ToolCall], None] | None,
+                question: str = line,
+            ) -> Answer:
+                return session.ask(question, stream=stream, on_tool_call=on_tool)
+
+            answer = render_answer(ask_line, stream=True, verbose=verbose)
         except PaperbriefError as exc:
             output.print_error(str(exc), exc.hint)
             continue
@@ -209,7 +213,9 @@ def print_sources(answer: Answer, *, compact: bool = False) -> None:
     print_sources_list(out, label, answer.citations, compact=compact)
 
 
-def print_sources_list(out: Console, label: str, citations: list[Any], *, compact=False) -> None:
+def print_sources_list(
+    out: Console, label: str, citations: Sequence[Citation], *, compact: bool = False
+) -> None:
     from rich.text import Text
 
     out.print(Text(f"\n{label}", style="bold"))

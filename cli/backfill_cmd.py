@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -59,7 +59,7 @@ def register(app: typer.Typer, state: AppState) -> None:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
+def _progress(enabled: bool) -> Iterator[output.Progress | None]:
     """One bar over the window's days, with the time left (days vary: weekends are empty)."""
     err = output.err_console()
     if not enabled or not err.is_terminal:

@@ -44,7 +44,7 @@ def request(
     args: dict[str, Any],
     *,
     on_event: Callable[[dict[str, Any]], None] | None = None,
-) -> Any | None:
+) -> dict[str, Any] | None:
     """The daemon's result for ``op``, or None: then answer in-process (logged at debug)."""
     from agent import ask_daemon
 

@@ -10,6 +10,7 @@ import typer
 from cli import output
 
 if TYPE_CHECKING:
+    from agent import DailyResult, DemoResult
     from cli.state import AppState
 
 
@@ -22,13 +23,15 @@ def register(app: typer.Typer, state: AppState) -> None:
         ] = None,
         email: Annotated[
             list[str] | None,
-            typer.Option("--email", "-e", help="Recipients (default: the email_to setting)."),
+            typer.Option(
+                "--email", "-e", help="Recipients (default: the profile's `to`, or `\\[smtp] to`)."
+            ),
         ] = None,
         skip_empty: Annotated[
             bool, typer.Option("--skip-empty", help="Send nothing when there is nothing new.")
         ] = False,
-        wait: Annotated[
-            float, typer.Option(help="Seconds to wait for another run to finish.", min=0)
+        wait: Annotated[  # 0.x spelling of the global `paperbrief --wait SECONDS run`
+            float, typer.Option(hidden=True, min=0)
         ] = 0.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
         profile: Annotated[
@@ -74,7 +77,7 @@ def register(app: typer.Typer, state: AppState) -> None:
         _print_demo(result)
 
 
-def _print_run(result) -> None:
+def _print_run(result: DailyResult) -> None:
     from rich.markup import escape
 
     output.print_source_statuses(result.report)
@@ -101,7 +104,7 @@ def _print_run(result) -> None:
         )
 
 
-def _print_demo(result) -> None:
+def _print_demo(result: DemoResult) -> None:
     from rich.markdown import Markdown
     from rich.markup import escape
     from rich.text import Text

@@ -38,7 +38,7 @@ EmailOpt = Annotated[
     list[str] | None, typer.Option("--email", "-e", help="E-mail it to ADDR (repeat for several).")
 ]
 SendOpt = Annotated[
-    bool, typer.Option("--send", help="E-mail it to the configured email_to addresses.")
+    bool, typer.Option("--send", help="E-mail it to the profile's `to` (default: `\\[smtp] to`).")
 ]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Render and say where it would go; send and save nothing.")
@@ -162,10 +162,10 @@ def _recipients(settings: Settings, command: DigestCommand) -> list[str]:
         from agent import ConfigError
 
         raise ConfigError(
-            "--send needs recipients, and email_to is empty.",
-            hint="Pass --email ADDR or set email_to in the config.",
+            "--send needs recipients, and `[smtp] to` is empty.",
+            hint="Pass --email ADDR or set `to` under [smtp] in the config.",
         )
-    return [check_address(a, what="--email" if command.email else "email_to") for a in recipients]
+    return [check_address(a, what="--email" if command.email else "[smtp] to") for a in recipients]
 
 
 def _webhooks(settings: Settings, command: DigestCommand) -> list[str]:
@@ -250,8 +250,8 @@ def _deliver(
         f"Sent \u201c{sent.subject}\u201d to {', '.join(sent.accepted)} via {sent.server}.",
         markup=False,
     )
-    for addr, why in sent.refused.items():
-        output.print_error(f"The server refused {addr}: {why}")
+    for line in sent.refusals(built.id):  # remembered: the next `run` sends it again
+        output.print_error(line)
     return 1 if sent.refused else 0
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -32,11 +33,31 @@ class _ErrorBoundary(TyperGroup):
         try:
             return super().invoke(ctx)
         except PaperbriefError as exc:
-            output.print_error(str(exc), exc.hint)
-            raise typer.Exit(exc.exit_code) from None
+            from agent import disk_error
+
+            shown = disk_error(exc, _home()) or exc  # a full disk is no other writer's fault
+            output.print_error(str(shown), shown.hint)
+            raise typer.Exit(shown.exit_code) from None
         except KeyboardInterrupt:
             output.print_error("Interrupted.", "Run the same command again: it resumes.")
             raise typer.Exit(130) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise  # the command's own exit code, or a usage error click reports itself
+        except Exception as exc:  # a full or read-only disk is bad configuration, not a bug
+            from agent import disk_error
+
+            found = disk_error(exc, _home())
+            if found is None:
+                raise
+            output.print_error(str(found), found.hint)
+            raise typer.Exit(found.exit_code) from None
+
+
+def _home() -> Path | None:
+    """The home the command uses, as far as the settings got (None when they did not load)."""
+    if STATE._settings is not None:
+        return STATE._settings.home
+    return STATE.home
 
 
 STATE = AppState()

@@ -6,17 +6,21 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
     from rich.style import Style
     from rich.text import Text
 
     from agent import RunReport
+
+#: progress(stage, done, total), as agent's long steps call it (total None: unknown).
+Progress = Callable[[str, int, int | None], None]
 
 
 # Terminal control in untrusted text (titles, abstracts, model output, file contents): whole
@@ -110,7 +114,7 @@ def print_error(message: str, hint: str = "") -> None:
 
 
 @contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Any]:
+def progress_bar(enabled: bool = True) -> Iterator[Progress | None]:
     """Yield a ``progress(stage, done, total)`` callback drawing a rich bar on stderr."""
     if not enabled or not err_console().is_terminal:
         yield None
@@ -125,7 +129,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
         console=err_console(),
         transient=True,
     )
-    tasks: dict[str, Any] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int | None) -> None:
         if stage not in tasks:
@@ -164,7 +168,8 @@ def print_source_statuses(report: RunReport) -> None:
             out.print(f"[yellow]○ {escape(src.source)}:[/] {escape(src.message)}")
         else:
             out.print(f"[green]✓ {escape(src.source)}[/] fetched {src.fetched}, new {src.new}")
-    for failure in report.failures[:20]:
-        out.print(f"[red]  skipped {escape(failure.item)}:[/] {escape(failure.reason)}")
+    for failure in report.failures[:20]:  # a record skipped, or a later step's failure
+        what = "skipped" if failure.step == "fetch" else f"{failure.step} failed for"
+        out.print(f"[red]  {what} {escape(failure.item)}:[/] {escape(failure.reason)}")
     if len(report.failures) > 20:
         out.print(f"  … and {len(report.failures) - 20} more skipped records")

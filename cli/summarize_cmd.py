@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -202,12 +202,13 @@ def summary_text(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def print_check(result: dict[str, Any]) -> None:
+def print_check(result: Mapping[str, Any]) -> None:
     from rich.markup import escape
 
     out = output.console()
-    out.print(f"endpoint: {escape(str(result.get('endpoint')))}")
-    out.print(f"model:    {escape(str(result.get('model')))}")
+    # the endpoint may carry a login: output.clean masks it (agent.mask_url), as everywhere
+    out.print(f"endpoint: {escape(output.clean(str(result.get('endpoint')), one_line=True))}")
+    out.print(f"model:    {escape(output.clean(str(result.get('model')), one_line=True))}")
     if result.get("ok"):
         out.print(f"method:   {result.get('method')}")
         out.print(f"latency:  {result.get('latency_s')} s")

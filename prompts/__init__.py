@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from store.errors import PaperbriefError
+
 #: Untrusted text (abstracts, titles) goes between these markers; the code strips any copy of
 #: them from the untrusted text first, so an abstract cannot close its own fence.
 FENCE_START = "<<<PAPER"
@@ -33,12 +35,17 @@ FENCE_END = "PAPER>>>"
 CONSTANTS: dict[str, str] = {"fence_start": FENCE_START, "fence_end": FENCE_END}
 
 
-class PromptError(ValueError):
+class PromptError(PaperbriefError, ValueError):
     """A prompt file is malformed or was rendered with the wrong variables.
 
-    ``prompts`` imports nothing of ``agent``, so this is its own class: the agent layer maps it
-    to ``agent.errors.PromptError`` (a ``PaperbriefError``) in the same table as the store's.
+    ``prompts`` may not import ``agent``; it takes the tree's root from ``store.errors`` (the
+    one module of ours every layer may import), and ``agent.errors.PromptError`` is this class.
     """
+
+    default_hint = (
+        "A prompt file shipped with paperbrief is broken: reinstall it "
+        "(`pip install --force-reinstall paperbrief`)."
+    )
 
 
 @dataclass(frozen=True)

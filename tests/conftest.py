@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from payload_sets import PAYLOAD_SETS, PayloadSet
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
 DEMO_CORPUS = REPO / "agent" / "data" / "demo_corpus.jsonl"
 LOCAL_LLM_PACKAGES = {  # module -> what provides it
     "llama_cpp": "llama-cpp-python",
@@ -81,11 +81,24 @@ def minilm():
     return make_embedder("minilm", threads=1)
 
 
-@pytest.fixture
-def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/samples is not present in this checkout")
-    return SAMPLES
+# The parser tests run on every payload set present: always our own (tests/fixtures/payloads), and
+# the real payloads of ../shared/samples where that folder exists (CI's conformance pass). A
+# user's checkout has no ../shared: that set is then not collected, so nothing skips there, and
+# the header of the run says so.
+PRESENT_PAYLOAD_SETS = [s for s in PAYLOAD_SETS if s.root.is_dir()]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    absent = [s for s in PAYLOAD_SETS if s not in PRESENT_PAYLOAD_SETS]
+    lines = ["payload sets: " + ", ".join(f"{s.name} ({s.root})" for s in PRESENT_PAYLOAD_SETS)]
+    lines += [f"payload set {s.name} not run: {s.root} is absent" for s in absent]
+    return lines
+
+
+@pytest.fixture(params=PRESENT_PAYLOAD_SETS, ids=[s.name for s in PRESENT_PAYLOAD_SETS])
+def payloads(request: pytest.FixtureRequest) -> PayloadSet:
+    """The payload set a parser test runs on (see payload_sets.py): once per set present."""
+    return request.param
 
 
 # --- question answering: a real store over part of the demo corpus (see qa_corpus.py) ----------

@@ -8,6 +8,10 @@
 
 A route may also be a callable ``(Recorded) -> Resp`` to answer by query string.
 ``Resp(reset=True)`` closes the connection without an answer (a "connection reset").
+A big or slow body: ``Resp(chunks=fn)`` sends what ``fn()`` yields, as it yields it (a 500 MB
+answer without holding it), with ``length`` as its Content-Length (None: none, the connection
+closes at the end); ``Resp(drip=s)`` waits ``s`` seconds before each chunk (a trickle; the body
+goes a byte at a time when no ``chunks`` are given). ``srv.sent`` counts the body bytes written.
 ``unused_port()`` gives a port with nothing listening, for "unreachable host" tests.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +35,9 @@ class Resp:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # drop the connection instead of answering
+    chunks: Callable[[], Iterable[bytes]] | None = None  # a body sent as it is produced
+    length: int | None = None  # the Content-Length of ``chunks`` (None: none, then close)
+    drip: float = 0.0  # seconds before each chunk (or byte) of the body
 
     @property
     def data(self) -> bytes:
@@ -57,6 +64,7 @@ Route = list[Resp] | Callable[[Recorded], Resp]
 class LocalHTTPServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.sent = 0  # body bytes written, over every answer
         self._routes: dict[str, Route] = {}
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -132,6 +140,10 @@ class LocalHTTPServer:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if resp.chunks is not None or resp.drip:
+                    self._stream(resp)
+                    record.finished = time.monotonic()
+                    return
                 data = resp.data
                 self.send_response(resp.status)
                 for name, value in resp.headers.items():
@@ -140,7 +152,33 @@ class LocalHTTPServer:
                 self.end_headers()
                 self.wfile.write(data)
                 self.wfile.flush()
+                server.sent += len(data)
                 record.finished = time.monotonic()
+
+            def _stream(self, resp: Resp) -> None:
+                data = resp.data
+                if resp.chunks is not None:
+                    pieces, length = resp.chunks(), resp.length
+                else:
+                    pieces, length = (data[i : i + 1] for i in range(len(data))), len(data)
+                self.send_response(resp.status)
+                for name, value in resp.headers.items():
+                    self.send_header(name, value)
+                if length is not None:
+                    self.send_header("Content-Length", str(length))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                try:
+                    for piece in pieces:
+                        if resp.drip:
+                            time.sleep(resp.drip)
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        server.sent += len(piece)
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped reading
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output clean

@@ -29,6 +29,10 @@ without ``Authorization: Bearer <key>``; ``delay`` sleeps before answering (time
 
 A server that is not the OpenAI API: ``html_page("Open WebUI")`` answers 200 with a web page.
 
+A server that answers at a trickle: ``Reply(drip=s)`` sends the headers at once, then the body
+(JSON or SSE) one byte every ``s`` seconds; ``dripping(item, s)`` wraps any scripted item so.
+A huge reply: ``Reply(body=...)`` with a long content (``text_reply("x" * 10_000_000)``).
+
 A slow local server like llama.cpp: ``OpenAIServer(slots=1)`` computes one request at a time,
 and ``Reply(work=s)`` (or ``working(item, s)``) is ``s`` seconds of computing that holds a slot
 and goes on after the client gave up, so later requests queue behind abandoned ones.
@@ -53,6 +57,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "chat_completion",
+    "dripping",
     "error_body",
     "html_page",
     "sse_chunks",
@@ -70,6 +75,7 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     work: float = 0.0  # seconds computing in a server slot, finished even if the client left
+    drip: float = 0.0  # seconds between the body's bytes (a trickling server)
 
 
 @dataclass
@@ -162,6 +168,18 @@ def working(item: Scripted, seconds: float) -> Handler:
         reply = item(request) if callable(item) and not isinstance(item, Reply | dict) else item
         reply = reply if isinstance(reply, Reply) else Reply(body=reply)
         return Reply(reply.status, reply.body, reply.delay, dict(reply.headers), work=seconds)
+
+    return handle
+
+
+def dripping(item: Scripted, seconds_per_byte: float) -> Handler:
+    """``item`` (a Reply, a body or a handler) sent one byte every ``seconds_per_byte``."""
+
+    def handle(request: Any) -> Reply:
+        reply = item(request) if callable(item) and not isinstance(item, Reply | dict) else item
+        reply = reply if isinstance(reply, Reply) else Reply(body=reply)
+        return Reply(reply.status, reply.body, reply.delay, dict(reply.headers), reply.work,
+                     drip=seconds_per_byte)  # fmt: skip
 
     return handle
 
@@ -362,7 +380,14 @@ class OpenAIServer:
                 h.send_header(k, v)
             h.send_header("Content-Length", str(len(payload)))
             h.end_headers()
-            h.wfile.write(payload)
+            if not reply.drip:
+                h.wfile.write(payload)
+                return
+            for i in range(len(payload)):
+                h.wfile.write(payload[i : i + 1])
+                h.wfile.flush()
+                if self._stopping.wait(reply.drip):
+                    return
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
             pass
 

@@ -1,5 +1,7 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for tests: ``with smtp_server() as (sink, port)``.
-Optional STARTTLS, implicit TLS and a login; ``sink`` keeps what arrived."""
+Optional STARTTLS, implicit TLS and a login; ``sink`` keeps what arrived. Addresses in
+``sink.refuse`` (``smtp_server(refuse={...})``, changeable while it runs) are refused at RCPT
+with 550, the others accepted."""
 
 from __future__ import annotations
 
@@ -20,8 +22,15 @@ def free_port() -> int:
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, refuse: set[str] | None = None) -> None:
         self.envelopes: list = []
+        self.refuse: set[str] = set(refuse or ())
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
@@ -50,9 +59,10 @@ def smtp_server(
     implicit: ssl.SSLContext | None = None,
     user: str | None = None,
     password: str = "",
+    refuse: set[str] | None = None,
 ):
     """A real SMTP server in a thread; yields (sink, port)."""
-    sink = Sink()
+    sink = Sink(refuse)
     port = free_port()
     kwargs: dict = {}
     if starttls is not None:

@@ -146,7 +146,7 @@ class StressStore:
     def check(self, result: RoundResult, store) -> dict:
         """Compare the store with what the finished writes sent: ids, versions, BM25 = Chroma.
         ``store`` is a freshly opened PaperStore on ``self.home``."""
-        from store.bm25_index import BM25Index
+        from store.bm25.index import BM25Index
 
         stored = {p["id"]: p for p in store.list_papers()}
         result.stored_ids = set(stored)

@@ -1,6 +1,6 @@
-"""The layout rules of DESIGN §2 and §4, checked on the source: no import circle among our
-packages, modules and functions of a readable size, and data flowing one way (``store`` and
-``prompts`` never reach up into ``agent``).
+"""The layout rules, checked on the source: no import circle among our packages, modules and
+functions of a readable size, and data flowing one way: ``store`` and ``prompts`` never reach up
+into ``agent``, and inside ``agent`` no module imports a layer above its own (AGENT_LAYERS).
 
 Imports are read with ``ast``, so every import counts: those inside functions (lazy imports for
 a fast CLI) and under ``if TYPE_CHECKING:`` too; a circle hidden in either still couples the
@@ -19,6 +19,28 @@ PACKAGES = ("agent", "store", "cli", "prompts")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 MAX_AGENT_TOP_MODULES = 12
+MAX_STORE_TOP_MODULES = 12
+#: The error tree's root: it imports nothing, and every layer may import it (prompts too), so
+#: what a lower layer raises is a paperbrief error with a hint and an exit code.
+ERROR_ROOT = "store.errors"
+
+#: agent/'s layers, lowest first, by folder or top-level module (``__init__`` is the package's
+#: public names): a module may import its own layer and the ones below, never one above (cli ->
+#: agent -> store/prompts is checked separately). A new folder or top-level module of agent/
+#: must be placed here, so where it sits is a decision, not an accident.
+AGENT_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", ("_version", "errors")),
+    ("records and settings", ("models", "dates", "config")),
+    ("bridge to store/", ("storage", "lock")),
+    ("clients", ("llm", "sources")),
+    ("texts", ("summaries", "ingest", "fulltext")),
+    ("library files", ("library",)),
+    ("readers", ("profiles",)),
+    ("capabilities", ("digest", "qa")),
+    ("facade", ("services", "pipeline")),
+    ("workflows over the facade", ("daily", "backfill", "onboarding", "serve", "webhooks")),
+    ("public names", ("__init__",)),
+)
 
 
 def module_files(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
@@ -158,6 +180,16 @@ def test_agent_top_level_stays_small():
     assert len(top) <= MAX_AGENT_TOP_MODULES, f"{len(top)} modules directly in agent/: {top}"
 
 
+def test_the_error_root_imports_nothing_of_ours():
+    files = module_files(REPO)
+    assert not imports_of(ERROR_ROOT, files[ERROR_ROOT], set(files)) & set(files)
+
+
+def test_store_top_level_stays_small():
+    top = sorted(p.name for p in (REPO / "store").glob("*.py"))
+    assert len(top) <= MAX_STORE_TOP_MODULES, f"{len(top)} modules directly in store/: {top}"
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"), [("store", ("agent", "prompts")), ("prompts", ("agent", "store"))]
 )
@@ -165,12 +197,54 @@ def test_lower_layers_do_not_import_upwards(package, forbidden):
     files = module_files(REPO, (package,))
     bad = {
         name: sorted(
-            imp for imp in imports_of(name, path, set(files)) if imp.split(".")[0] in forbidden
+            imp
+            for imp in imports_of(name, path, set(files))
+            if imp.split(".")[0] in forbidden and imp != ERROR_ROOT
         )
         for name, path in files.items()
     }
     bad = {name: imps for name, imps in bad.items() if imps}
     assert not bad, f"{package} must import none of {forbidden}: {bad}"
+
+
+def agent_unit(module: str) -> str | None:
+    """The layer unit of an agent/ module: its folder or top-level module (``digest`` for
+    ``agent.digest.flow``), ``__init__`` for the package itself; None outside agent/."""
+    parts = module.split(".")
+    if parts[0] != "agent":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def layer_of(module: str) -> int | None:
+    unit = agent_unit(module)
+    return next((n for n, (_, units) in enumerate(AGENT_LAYERS) if unit in units), None)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each import inside agent/ from a lower layer to a higher one, as ``a -> b`` lines."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        mine = layer_of(module)
+        for target in sorted(imported):
+            theirs = layer_of(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                upper, lower = AGENT_LAYERS[theirs][0], AGENT_LAYERS[mine][0]
+                found.append(f"{module} ({lower}) -> {target} ({upper})")
+    return found
+
+
+def test_every_part_of_agent_has_a_layer():
+    modules = module_files(REPO, ("agent",))
+    placed = [u for _, layer in AGENT_LAYERS for u in layer]
+    assert len(placed) == len(set(placed)), "a unit is in two layers"
+    missing = sorted({str(agent_unit(m)) for m in modules if layer_of(m) is None})
+    assert not missing, f"place these in AGENT_LAYERS: {missing}"
+
+
+def test_no_import_runs_up_the_layers_of_agent():
+    upward = upward_imports(import_graph(REPO, ("agent",)))
+    assert not upward, "imports up the layers of agent/:\n" + "\n".join(upward)
 
 
 # --- the checker itself, on a made-up package --------------------------------------------------
@@ -200,3 +274,14 @@ def test_checker_sees_circles_hidden_in_functions_and_type_checking(tmp_path):
     assert find_cycles(graph) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
     _write(tmp_path, {"pkg/c.py": "import json\n"})
     assert find_cycles(import_graph(tmp_path, ("pkg",))) == []
+
+
+def test_checker_sees_an_import_up_the_layers():
+    graph = {
+        "agent.profiles.signal": {"agent.digest.ranking", "agent.errors"},
+        "agent.digest.ranking": {"agent.profiles.signal"},
+        "agent.pipeline": {"agent.digest.flow"},
+    }
+    assert upward_imports(graph) == [
+        "agent.profiles.signal (readers) -> agent.digest.ranking (capabilities)"
+    ]

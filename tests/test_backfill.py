@@ -21,7 +21,7 @@ from httpserver import LocalHTTPServer
 
 from agent import PaperAgent, Settings, SourceHTTPError, run_backfill
 from agent.backfill.position import BackfillPosition, position_key
-from store.embedder import HashingEmbedder
+from store.embedding.embedders import HashingEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 1, 20, 12, 0, tzinfo=UTC)

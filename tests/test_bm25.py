@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from store.bm25_index import BM25Index, ChunkRow
-from store.bm25_tokens import tokenize, tokenize_query
+from store.bm25.index import BM25Index, ChunkRow
+from store.bm25.tokens import tokenize, tokenize_query
 from store.layout import BM25_CURRENT
 
 ROWS = [

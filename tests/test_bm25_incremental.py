@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from store.bm25_index import BM25Index, ChunkRow
+from store.bm25.index import BM25Index, ChunkRow
 
 _TEXT = """transformer diffusion graph kernel protein reef satellite quantum sparse attention
 colonoscopy polyp reanalysis forecast language robot policy reward vision segmentation
@@ -85,7 +85,7 @@ def test_many_updates_with_replacements_equal_one_rebuild(tmp_path):
 def test_scores_match_bm25s(tmp_path):
     import bm25s
 
-    from store.bm25_tokens import ids_of, tokenize, tokenize_query
+    from store.bm25.tokens import ids_of, tokenize, tokenize_query
 
     rows = corpus(60, seed=3)
     index = BM25Index.build(rows, revision=1)
@@ -140,7 +140,7 @@ def test_merges_stop_at_the_segment_cap_and_still_equal_a_rebuild(tmp_path, monk
     """Merging a whole big index at once cost an ingest a few hundred MB: no merge makes a
     segment above MAX_SEGMENT_ROWS, a segment left more than half dead by re-ingests is
     rewritten alone, and the scores are still a rebuild's."""
-    from store import bm25_index
+    from store.bm25 import index as bm25_index
 
     monkeypatch.setattr(bm25_index, "MAX_SEGMENT_ROWS", 60)
     live: dict[str, list[tuple[ChunkRow, np.ndarray]]] = {}

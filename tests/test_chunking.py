@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from store.chunking import chunk_paper, split_sentences
-from store.embedder import MAX_TOKENS, minilm_tokenizer
+from store.embedding.embedders import MAX_TOKENS, minilm_tokenizer
+from store.papers.chunking import chunk_paper, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def test_query_tokens_match_bm25s_tokenize():
     from bm25s.stopwords import STOPWORDS_EN
     from day_corpus import day_papers
 
-    from store import bm25_tokens
+    from store.bm25 import tokens as bm25_tokens
 
     assert bm25_tokens.english_stopwords() == frozenset(STOPWORDS_EN)
     stop = sorted(set(STOPWORDS_EN) | bm25_tokens._QUERY_ONLY_STOPWORDS)

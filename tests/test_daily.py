@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,8 @@ from openai_server import OpenAIServer, structured
 from smtpserver import smtp_server
 from typer.testing import CliRunner
 
-from agent.lock import RunLock
 from cli.main import app
+from store.state.run_lock import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "agent" / "data" / "demo_corpus.jsonl"
@@ -38,8 +40,14 @@ def feed_papers(n_per_topic: int = 3) -> list[dict]:
     return picked
 
 
-def rss(papers: list[dict], day: str = "Thu, 26 Nov 2026 00:00:00 -0500") -> bytes:
-    return arxiv_rss(papers, day)
+def announced_yesterday() -> str:
+    """The feed's date, relative to the clock the run itself reads, so the suite passes on any
+    day (and under faketime): a fixed date falls out of `run`'s window a week later."""
+    return format_datetime(datetime.now(UTC) - timedelta(days=1))
+
+
+def rss(papers: list[dict], day: str | None = None) -> bytes:
+    return arxiv_rss(papers, day or announced_yesterday())
 
 
 def model_reply(request: dict):

@@ -10,17 +10,39 @@ import pytest
 from openai_server import OpenAIServer, Reply, error_body, structured
 
 from agent.config import Settings
-from agent.digest.build import digest_of, first_sentence, safe_url, short_authors
-from agent.digest.choose import Relevance
-from agent.digest.models import DigestOptions, Selection
-from agent.digest.naming import LLMThemeNamer
+from agent.digest.build import build_digest, first_sentence, paper_date, safe_url, short_authors
+from agent.digest.choose import Relevance, choose
+from agent.digest.models import Digest, DigestOptions, Selection
+from agent.digest.naming import LLMThemeNamer, Progress, ThemeNamer
 from agent.digest.relevance import InterestProfile
 from agent.llm.chat import make_llm
 from agent.models import Paper, SourceReport, SourceStatus, Summary
-from store.digest_history import DigestHistory
+from store.state.digest_history import SqliteDigestHistory
 
 NOW = datetime(2026, 11, 25, 6, tzinfo=UTC)
 AT_NOW = DigestOptions(now=NOW)
+
+
+def digest_of(
+    selection: Selection,
+    vectors: np.ndarray,
+    summaries: dict[str, Summary | None],
+    options: DigestOptions,
+    *,
+    relevance: Relevance | None = None,
+    namer: ThemeNamer | None = None,
+    progress: Progress | None = None,
+) -> Digest:
+    """Rank, choose and build in one call, with no store (what PaperAgent.digest does with
+    the store's vectors and summaries)."""
+    dates = [paper_date(p) for p in selection.papers]
+    assert options.now is not None
+    choice = choose(
+        selection, vectors, dates, options.now, relevance=relevance, max_papers=options.max_papers
+    )
+    return build_digest(choice, summaries, options, namer=namer, progress=progress)
+
+
 TOPICS = {
     "robots": (
         "Legged robot locomotion policy {i}",
@@ -220,7 +242,7 @@ def name_by_content(request: dict) -> dict:
 
 def test_llm_names_one_call_per_theme_then_cached(data, tmp_path):
     papers, vectors = data
-    history = DigestHistory.in_home(tmp_path)
+    history = SqliteDigestHistory.in_home(tmp_path)
     with OpenAIServer(handler=name_by_content) as srv:
         settings = Settings(llm_base_url=srv.url, openai_api_key="k", llm_model="test-model")
         namer = LLMThemeNamer(make_llm(settings, backoff=0.01), cache=history)

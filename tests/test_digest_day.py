@@ -30,7 +30,7 @@ from smtpserver import smtp_server
 from typer.testing import CliRunner
 
 from cli.main import app
-from store.embedder import HashingEmbedder
+from store.embedding.embedders import HashingEmbedder
 
 pytestmark = pytest.mark.slow  # two stores of 800 papers: about 30 s in all
 

@@ -21,7 +21,7 @@ from agent.config import Settings
 from agent.errors import DeliveryError
 from agent.pipeline import PaperAgent
 from agent.sources.base import FetchRequest
-from store.digest_history import DigestHistory
+from store.state.digest_history import SqliteDigestHistory
 
 DEMO = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
 FIELDS = ("rl-robotics", "gnn-molecules", "ml-climate")
@@ -129,7 +129,7 @@ def test_digest_named_by_llm_arrives_by_mail_with_every_paper(home, minilm):
         "full.html",  # every paper of the window, linked from the mail
         "full.md",
     }
-    history = DigestHistory.in_home(home)
+    history = SqliteDigestHistory.in_home(home)
     assert history.run(digest.id)["status"] == "sent"
     assert history.sent_ids([r["id"] for r in rows]) == {r["id"] for r in rows}
     history.close()
@@ -166,7 +166,7 @@ def test_refused_login_is_a_clear_error_and_the_digest_is_saved(home, minilm):
     assert str(folder) in err.value.hint
     assert (folder / "digest.html").read_text(encoding="utf-8").count("&lt;script&gt;") >= 1
     assert json.loads((folder / "digest.json").read_text(encoding="utf-8"))["id"] == digest.id
-    history = DigestHistory.in_home(home)
+    history = SqliteDigestHistory.in_home(home)
     assert history.run(digest.id)["status"] == "failed"
     assert history.sent_ids([p.id for p in digest.papers]) == set()  # not sent: not remembered
     history.close()

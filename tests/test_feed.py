@@ -20,7 +20,7 @@ from agent.digest.flow import save_digest
 from agent.digest.models import Digest, DigestPaper, Theme
 from agent.pipeline import PaperAgent
 from agent.sources.base import FetchRequest
-from store.digest_history import DigestHistory
+from store.state.digest_history import SqliteDigestHistory
 
 A = f"{{{ATOM_NS}}}"
 DAY0 = datetime(2026, 11, 1, 6, tzinfo=UTC)
@@ -50,7 +50,7 @@ def make(n: int, *, title: str = "A title", profile: str = "default", papers: in
     )
 
 
-def save(settings: Settings, history: DigestHistory, digest: Digest) -> Path:
+def save(settings: Settings, history: SqliteDigestHistory, digest: Digest) -> Path:
     return save_digest(history, digest, settings=settings)
 
 
@@ -73,7 +73,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def history(home: Path):
-    h = DigestHistory.in_home(home)
+    h = SqliteDigestHistory.in_home(home)
     yield h
     h.close()
 
@@ -283,7 +283,7 @@ def test_feed_from_a_shared_history_on_a_chroma_server(tmp_path):
     whose files are in that home, not the other machine's."""
     from chroma_server import chroma_run
 
-    from store.shared_history import SharedDigestHistory
+    from store.shared.digest_history import SharedDigestHistory
 
     with chroma_run(tmp_path / "chroma-server") as url:
         here, there = tmp_path / "here", tmp_path / "there"

@@ -18,7 +18,7 @@ from agent.models import Paper
 from agent.pipeline import PaperAgent
 from agent.sources.bounds import CUT_MARK, MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, bound_paper
 from agent.sources.files import read_papers
-from store.chunking import MAX_CHUNKS
+from store.papers.chunking import MAX_CHUNKS
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = {

@@ -23,7 +23,7 @@ from agent.ingest import ingest_sources
 from agent.sources import FetchRequest
 from agent.sources.http import HttpClient
 from store import PaperStore
-from store.embedder import HashingEmbedder
+from store.embedding.embedders import HashingEmbedder
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from agent.sources import FetchRequest
 from agent.sources.files import read_papers
 from agent.sources.http import HttpClient
 from store import PaperStore
-from store.embedder import HashingEmbedder
+from store.embedding.embedders import HashingEmbedder
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 

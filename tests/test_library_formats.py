@@ -343,7 +343,7 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     path = tmp_path / "huge.bib"
     with path.open("wb") as handle:
         handle.truncate(51 * 1024 * 1024)  # sparse: no 51 MB written
-    with pytest.raises(LibraryFormatError, match="more than the 50 MB limit"):
+    with pytest.raises(LibraryFormatError, match="more than the 20 MB limit"):
         read_library(path)
 
 

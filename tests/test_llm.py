@@ -11,12 +11,13 @@ import pytest
 from openai_server import OpenAIServer, Reply, chat_completion, error_body, structured
 
 from agent.config import Settings
-from agent.llm.chat import check_endpoint, make_llm
+from agent.llm.chat import make_llm
+from agent.llm.check import check_endpoint
 from agent.llm.endpoints import RequestPolicy
 from agent.llm.errors import LLMCallError
 from agent.llm.loop import run_sync
 from agent.models import SummaryDraft
-from store.summary_cache import SummaryCache
+from store.state.summary_cache import SqliteSummaryCache
 
 GOOD = {
     "tldr": "A router makes big models cheaper.",
@@ -66,7 +67,7 @@ def test_json_schema_accepted(server):
 def test_json_schema_rejected_with_500_falls_back_to_function_calling_and_remembers(
     server, tmp_path: Path
 ):
-    cache = SummaryCache(tmp_path / "state.sqlite3")
+    cache = SqliteSummaryCache(tmp_path / "state.sqlite3")
     server.queue(
         Reply(500, error_body("'response_format' must be 'text' or 'json_object'")),
         structured(GOOD),

@@ -23,7 +23,7 @@ from agent.llm.loop import run_sync
 from agent.models import Paper, SummaryDraft
 from agent.summaries.summarizer import Summarizer
 from cli.main import app
-from store.summary_cache import SummaryCache
+from store.state.summary_cache import SqliteSummaryCache
 
 SHORT = [("user", "Summarize x.")]  # about 10 prompt tokens
 FIXTURE_PAPERS = Path(__file__).parent / "fixtures" / "llm" / "papers.jsonl"
@@ -82,7 +82,8 @@ def test_llm_check_on_a_web_page_exits_with_an_llm_error(tmp_path):
 def test_a_web_page_stops_a_summarize_run_after_one_request(tmp_path):
     with OpenAIServer(handler=lambda _: html_page()) as srv:
         settings = settings_for(srv.url.removesuffix("/v1"), home=tmp_path)
-        s = Summarizer(settings, llm=make_llm(settings), cache=SummaryCache(settings.state_path))
+        cache = SqliteSummaryCache(settings.state_path)
+        s = Summarizer(settings, llm=make_llm(settings), cache=cache)
         report = s.run(three_papers())
     assert report.counts["failed"] == 3 and len(srv.chat_requests) == 1
     assert any("OPENAI_BASE_URL" in note for note in report.notes)
@@ -164,7 +165,7 @@ def test_a_summarize_run_stops_at_the_first_local_timeout(tmp_path: Path):
         # the summary prompt adds nothing to the 0.3 s (the test stays short).
         policy = RequestPolicy(timeout=0.3, local=True, max_concurrency=1, prompt_rate=1e9)
         llm = make_llm(settings, policy=policy)
-        s = Summarizer(settings, llm=llm, cache=SummaryCache(settings.state_path))
+        s = Summarizer(settings, llm=llm, cache=SqliteSummaryCache(settings.state_path))
         report = s.run(three_papers())
         requests = len(srv.chat_requests)
     assert requests == 1 and report.counts["failed"] == 3

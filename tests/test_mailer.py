@@ -123,7 +123,7 @@ def test_untrusted_certificate_is_a_clear_error_not_a_plaintext_retry(cert):
             config=config(port, security="starttls"),
         )
     assert "could not be verified" in str(err.value)
-    assert "smtp_ca_file" in err.value.hint
+    assert "[smtp] ca_file" in err.value.hint
     assert sink.envelopes == []
 
 
@@ -188,7 +188,7 @@ def test_title_with_newline_never_reaches_the_headers():
 def test_settings_without_host_or_sender_say_what_to_set():
     with pytest.raises(ConfigError, match="No SMTP server"):
         SmtpConfig.from_settings(Settings())
-    with pytest.raises(ConfigError, match="smtp_from"):
+    with pytest.raises(ConfigError, match=r"\[smtp\] from_addr"):
         SmtpConfig.from_settings(Settings(smtp_host="mail.example.org"))
     cfg = SmtpConfig.from_settings(
         Settings(smtp_host="mail.example.org", smtp_security="tls", smtp_from="pb@example.org")

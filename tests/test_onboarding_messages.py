@@ -50,7 +50,7 @@ def test_doctor_fix_for_a_relay_without_starttls_offers_none(tmp_path):
     with smtp_server() as (_, port):  # a plain relay on this machine: no STARTTLS offered
         smtp = doctor(tmp_path, RELAY | {"PAPERBRIEF_SMTP_PORT": str(port)})["smtp"]
     assert smtp["status"] == "fail" and "STARTTLS" in smtp["detail"]
-    assert "smtp_security=none" in smtp["fix"] and "smtp_security=tls" in smtp["fix"]
+    assert 'security = "none"' in smtp["fix"] and 'security = "tls"' in smtp["fix"]
 
 
 def test_init_takes_smtp_security_as_a_flag(tmp_path):

@@ -15,7 +15,7 @@ from agent.config import Settings
 from agent.pipeline import PaperAgent
 from agent.profiles.signal import reader_signal
 from agent.sources.base import FetchRequest
-from store.embedder import HashingEmbedder
+from store.embedding.embedders import HashingEmbedder
 
 LIBRARY = Path(__file__).parent / "fixtures" / "library"
 PROFILES = {"alice": {"interests": ["sequence models"]}, "bob": {"interests": ["diffusion"]}}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from store import PaperStore
-from store.chunking import MAX_CHUNKS, chunk_paper
+from store.papers.chunking import MAX_CHUNKS, chunk_paper
 
 DEMO = Path(__file__).resolve().parents[1] / "agent" / "data" / "demo_corpus.jsonl"
 LEADERS = ". " * 600

@@ -14,14 +14,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from chroma_server import chroma_run
 from test_daily import REPO, SECRETS, invoke, servers  # noqa: F401 - servers is a fixture
 
 from store import PaperStore
-from store.embedder import HashingEmbedder
-from store.lease import SharedLease, live_claims
+from store.embedding.embedders import HashingEmbedder
+from store.shared.lease import SharedLease, live_claims
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +199,7 @@ def test_a_run_on_a_second_machine_exits_3_or_waits_for_the_lease(servers, chrom
 def test_the_lease_of_a_killed_holder_expires_and_is_taken_over(chroma_url, tmp_path):
     code = textwrap.dedent(
         f"""
-        from store.lease import SharedLease
+        from store.shared.lease import SharedLease
         SharedLease({chroma_url!r}, "doomed run", ttl=2.0).acquire()
         print("HELD", flush=True)
         import time; time.sleep(600)
@@ -219,37 +218,6 @@ def test_the_lease_of_a_killed_holder_expires_and_is_taken_over(chroma_url, tmp_
     lease.acquire(10)  # the dead holder stops renewing; its claim expires and is taken over
     assert [c.command for c in live_claims(None, chroma_url)] == ["next run"]
     lease.release()
-
-
-def _signals_script(signals) -> list:
-    """The same calls on either backend; what they return, in order."""
-    vecs = np.eye(3, 4, dtype=np.float32)
-    out = [signals.put_items("ana", [("k1", "T1", {"a": 1}), ("k2", "T2", {})], vecs[:2], "m@4")]
-    out.append(signals.put_items("ana", [("k1", "T1b", {"a": 2})], vecs[2:], "m@4"))
-    out.append(signals.put_items("bo", [("k9", "T9", {})], vecs[:1], "m@4"))
-    out.append([(i.key, i.title, i.item, i.vector.tolist(), i.embedder_id)
-                for i in signals.items("ana")])  # fmt: skip
-    signals.rate("ana", "2611.1", 1, "Up")
-    signals.rate("ana", "2611.2", -1, "Down")
-    signals.rate("ana", "2611.2", 1, "Down then up")
-    out.append([(r.paper_id, r.value, r.title) for r in signals.ratings("ana")])
-    out.append(signals.counts("ana"))
-    out += [signals.unrate("ana", "2611.1"), signals.unrate("ana", "2611.1")]
-    out += [signals.remove_items("ana", ["k2", "nope"]), signals.remove_items("bo")]
-    out += [signals.counts("ana"), signals.counts("bo")]
-    return out
-
-
-def test_reader_signals_on_the_server_behave_like_the_local_ones(chroma_url, tmp_path):
-    from store.reader_signals import ReaderSignals
-    from store.shared_signals import SharedReaderSignals
-
-    local = ReaderSignals(tmp_path / "state.sqlite3")
-    try:
-        expected = _signals_script(local)
-    finally:
-        local.close()
-    assert _signals_script(SharedReaderSignals(chroma_url)) == expected
 
 
 def test_a_rating_given_on_one_machine_reaches_the_other(chroma_url, tmp_path):

@@ -1,4 +1,6 @@
-"""arxiv (query API) against a local server: pagination, windows, errors, empty-page retries."""
+"""arxiv (query API) against a local server: pagination, windows, errors, empty-page retries.
+
+Tests taking ``payloads`` run on our own payloads and on the real ones (payload_sets.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from httpserver import LocalHTTPServer, Recorded, Resp
+from payload_sets import PayloadSet, assert_papers, fields_of
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError, SourceHTTPError
@@ -17,8 +20,6 @@ from agent.sources.arxiv_api import ArxivApiSource
 from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-PAGE1 = "arxiv_api_search_testing_start0_max10.atom.xml"
-PAGE2 = "arxiv_api_search_testing_start10_max10.atom.xml"
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 
@@ -62,45 +63,60 @@ def by_start(pages: dict[int, bytes]):
     return answer
 
 
-def test_two_real_pages(api, samples):
-    source, srv = api
-    pages = {0: (samples / PAGE1).read_bytes(), 10: (samples / PAGE2).read_bytes()}
-    srv.route("/api/query", by_start(pages))
-    request = FetchRequest(since=date(2025, 1, 1), until=date(2025, 1, 2), max_results=20)
+@pytest.fixture
+def paged(tmp_path, srv, payloads: PayloadSet):
+    """The source with the payload set's page size, so its two pages are pages 1 and 2."""
+    settings = settings_for(tmp_path, srv, arxiv_page_size=payloads.api.page_size)
+    with HttpClient.from_settings(settings) as http:
+        yield ArxivApiSource(settings, http, clock=lambda: NOW), srv
+
+
+def two_pages(payloads: PayloadSet) -> dict[int, bytes]:
+    return {0: payloads.read("api_page1"), payloads.api.page_size: payloads.read("api_page2")}
+
+
+def test_two_pages(paged, payloads):
+    source, srv = paged
+    expect, size = payloads.api, payloads.api.page_size
+    srv.route("/api/query", by_start(two_pages(payloads)))
+    request = FetchRequest(since=date(2025, 1, 1), until=date(2025, 1, 2), max_results=2 * size)
     result = source.fetch(request)
 
-    assert len(result.papers) == 20 and result.skipped == []
+    assert len(result.papers) == 2 * size and result.skipped == []
     assert [(r.param("start"), r.param("max_results")) for r in srv.requests] == [
-        ("0", "10"),
-        ("10", "10"),
+        ("0", str(size)),
+        (str(size), str(size)),
     ]
     first = srv.requests[0]
     assert first.param("search_query") == (
         "(cat:cs.LG OR cat:cs.AI) AND submittedDate:[202501010000 TO 202501022359]"
     )
     assert first.param("sortBy") == "submittedDate" and first.param("sortOrder") == "descending"
-    paper = result.papers[0]
-    assert (paper.id, paper.version) == ("2202.12139", 1)
-    assert paper.authors == ["Mohit Kumar Ahuja", "Arnaud Gotlieb", "Helge Spieker"]
-    assert paper.categories == ["cs.SE", "cs.LG"] and paper.primary_category == "cs.SE"
-    assert paper.published == datetime(2022, 2, 24, 15, 5, 19, tzinfo=UTC)
-    assert paper.pdf_url == "https://arxiv.org/pdf/2202.12139v1"
-    assert paper.url == "https://arxiv.org/abs/2202.12139"
-    assert paper.extra["doi"] == "10.1109/ICSTW55395.2022.00035"
-    second_page = {p.id: p for p in result.papers[10:]}
-    assert second_page["2403.16981"].version == 2
+    assert fields_of(result.papers[0], expect.first) == expect.first
+    assert_papers(result.papers[size:], expect.page2)
     newest = max(p.published for p in result.papers)
     assert result.watermark == newest.isoformat()
 
 
-def test_max_results_trims_the_last_page(api, samples):
-    source, srv = api
-    pages = {0: (samples / PAGE1).read_bytes(), 10: (samples / PAGE2).read_bytes()}
-    srv.route("/api/query", by_start(pages))
-    result = source.fetch(FetchRequest(max_results=15))
-    assert [r.param("max_results") for r in srv.requests] == ["10", "5"]
+def test_max_results_trims_the_last_page(paged, payloads):
+    source, srv = paged
+    size = payloads.api.page_size
+    srv.route("/api/query", by_start(two_pages(payloads)))
+    result = source.fetch(FetchRequest(max_results=size + size // 2))
+    assert [r.param("max_results") for r in srv.requests] == [str(size), str(size // 2)]
     # our stub ignores max_results, so the source must stop and trim by itself
-    assert len(srv.requests) == 2 and len(result.papers) == 15
+    assert len(srv.requests) == 2 and len(result.papers) == size + size // 2
+
+
+def test_id_list_lookup_drops_unknown_ids(paged, payloads):
+    source, srv = paged
+    asked = list(payloads.api.idlist_asked)
+    srv.route("/api/query", [Resp(200, payloads.read("api_idlist"))])
+    found = source.lookup(asked)
+    [req] = srv.requests
+    assert req.param("id_list") == ",".join(asked) and req.param("max_results") == str(len(asked))
+    assert [p.id for p in found] == list(payloads.api.idlist_found)
+    assert_papers(found, payloads.api.idlist_found)
 
 
 def test_stops_at_total_results_and_skips_entries_without_abstract(api):
@@ -118,59 +134,59 @@ def test_stops_at_total_results_and_skips_entries_without_abstract(api):
     assert "abstract" in result.skipped[0].reason
 
 
-def test_http_400_error_entry_is_quoted(api, samples):
+def test_http_400_error_entry_is_quoted(api, payloads):
     source, srv = api
-    body = (samples / "arxiv_api_error_http400_bad_id.atom.xml").read_bytes()
+    body = payloads.read("api_error")
     srv.route("/api/query", [Resp(400, body, {"Content-Type": "application/atom+xml"})])
     with pytest.raises(SourceHTTPError) as err:
         source.fetch(FetchRequest(query="id:abc"))
     assert err.value.status == 400
-    assert "incorrect id format for abc" in str(err.value)
+    assert repr(payloads.api.error) in str(err.value)
     assert "AND" in err.value.hint and "cat:" in err.value.hint
     assert len(srv.requests) == 1  # a 400 is not retried
 
 
-def test_total_results_zero_is_an_empty_result(api, samples):
+def test_total_results_zero_is_an_empty_result(api, payloads):
     source, srv = api
-    body = (samples / "arxiv_api_empty_totalResults0.atom.xml").read_bytes()
-    srv.route("/api/query", [Resp(200, body)])
+    srv.route("/api/query", [Resp(200, payloads.read("api_empty"))])
     result = source.fetch(FetchRequest(query="ti:nothingmatches"))
     assert result.papers == [] and result.skipped == []
     assert "ti:nothingmatches" in result.empty_reason
     assert "(ti:nothingmatches)" in srv.requests[0].param("search_query")
 
 
-def test_empty_page_is_retried(api, samples):
-    source, srv = api
-    page1, page2 = (samples / PAGE1).read_bytes(), (samples / PAGE2).read_bytes()
-    answers = {0: [page1], 10: [empty_page(page2), empty_page(page2), page2]}
+def test_empty_page_is_retried(paged, payloads):
+    source, srv = paged
+    size = payloads.api.page_size
+    page1, page2 = payloads.read("api_page1"), payloads.read("api_page2")
+    answers = {0: [page1], size: [empty_page(page2), empty_page(page2), page2]}
 
     def answer(req: Recorded) -> Resp:
         queue = answers[int(req.param("start"))]
         return Resp(200, queue.pop(0) if len(queue) > 1 else queue[0])
 
     srv.route("/api/query", answer)
-    result = source.fetch(FetchRequest(max_results=20))
-    assert len(result.papers) == 20 and result.skipped == []
-    assert [r.param("start") for r in srv.requests] == ["0", "10", "10", "10"]
+    result = source.fetch(FetchRequest(max_results=2 * size))
+    assert len(result.papers) == 2 * size and result.skipped == []
+    assert [r.param("start") for r in srv.requests] == ["0", str(size), str(size), str(size)]
 
 
-def test_empty_page_gives_up_and_keeps_what_it_has(api, samples):
-    source, srv = api
-    pages = {0: (samples / PAGE1).read_bytes(), 10: empty_page((samples / PAGE2).read_bytes())}
+def test_empty_page_gives_up_and_keeps_what_it_has(paged, payloads):
+    source, srv = paged
+    size, total = payloads.api.page_size, payloads.api.total
+    pages = {0: payloads.read("api_page1"), size: empty_page(payloads.read("api_page2"))}
     srv.route("/api/query", by_start(pages))
-    result = source.fetch(FetchRequest(max_results=20))
-    assert len(result.papers) == 10
+    result = source.fetch(FetchRequest(max_results=2 * size))
+    assert len(result.papers) == size
     assert len(srv.requests) == 1 + 1 + source.empty_page_retries
     [gap] = result.skipped
-    assert "empty page" in gap.reason and "10" in gap.item
+    assert "empty page" in gap.reason
+    assert gap.item == f"arxiv results {size}-{2 * size} of {total}"
 
 
-def test_default_window_and_watermark_window(api, samples):
+def test_default_window_and_watermark_window(api, payloads):
     source, srv = api
-    srv.route(
-        "/api/query", [Resp(200, (samples / "arxiv_api_empty_totalResults0.atom.xml").read_bytes())]
-    )
+    srv.route("/api/query", [Resp(200, payloads.read("api_empty"))])
     source.fetch(FetchRequest())
     source.fetch(FetchRequest(), watermark="2025-01-12T18:30:00+00:00")
     default, from_mark = (r.param("search_query") for r in srv.requests)
@@ -197,12 +213,10 @@ def test_malformed_answer_is_a_parse_error(api):
         source.fetch(FetchRequest())
 
 
-def test_rss_and_api_share_one_throttle(tmp_path, srv, samples):
+def test_rss_and_api_share_one_throttle(tmp_path, srv, payloads):
     settings = settings_for(tmp_path, srv, arxiv_min_interval=0.25)
     srv.route("/rss/cs.LG+cs.AI", [Resp(200, (FIXTURES / "rss_empty.xml").read_bytes())])
-    srv.route(
-        "/api/query", [Resp(200, (samples / "arxiv_api_empty_totalResults0.atom.xml").read_bytes())]
-    )
+    srv.route("/api/query", [Resp(200, payloads.read("api_empty"))])
     with HttpClient.from_settings(settings) as http:
         build_source("arxiv-rss", settings, http).fetch(FetchRequest())
         build_source("arxiv", settings, http).fetch(FetchRequest())

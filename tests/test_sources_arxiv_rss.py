@@ -1,13 +1,15 @@
-"""arxiv-rss against a local server: real announcement feeds (RSS 2.0 and Atom) and our own."""
+"""arxiv-rss against a local server: announcement feeds (RSS 2.0 and Atom) and error answers.
+
+Tests taking ``payloads`` run on our own payloads and on the real ones (payload_sets.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from httpserver import LocalHTTPServer, Resp
+from payload_sets import assert_papers
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError
@@ -15,8 +17,6 @@ from agent.sources import FetchRequest, build_source
 from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-RSS2 = "arxiv_rss2_multi-cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_excerpt.xml"
-ATOM = "arxiv_rss_atom_cs.LG_2026-09-25_excerpt_truncated_abstracts.xml"
 
 
 @pytest.fixture
@@ -39,55 +39,43 @@ def rss(tmp_path, srv: LocalHTTPServer):
         yield build_source("arxiv-rss", settings, http), srv
 
 
-def test_real_rss2_feed_keeps_new_and_cross(rss, samples):
+def test_rss2_feed_keeps_new_and_cross(rss, payloads):
     source, srv = rss
-    srv.route("/rss/cs.LG+cs.AI", [Resp(200, (samples / RSS2).read_bytes())])
+    expect = payloads.rss2
+    srv.route("/rss/cs.LG+cs.AI", [Resp(200, payloads.read("rss2"))])
     result = source.fetch(FetchRequest())
     assert [r.path for r in srv.requests] == ["/rss/cs.LG+cs.AI"]
-    assert [p.id for p in result.papers] == ["2609.26811", "2609.26820", "2205.06398"]
-    assert [p.announce_type for p in result.papers] == ["new", "new", "cross"]
-    assert result.watermark == "2026-09-24"
-    assert result.empty_reason is None
-    signal = result.papers[1]
-    assert signal.version == 1
-    assert signal.authors == ["Naser Mansour", "Sidahmed Benabderrahmane", "Ameer Rahwan"]
-    assert signal.categories == ["cs.LG", "cs.AI"] and signal.primary_category == "cs.LG"
-    assert signal.abstract.startswith("Physiological time series such as electrocardiograms")
-    assert "Announce Type" not in signal.abstract
-    assert signal.published == datetime(2026, 9, 24, 4, 0, tzinfo=UTC)
-    assert signal.url == "https://arxiv.org/abs/2609.26820"
-    assert signal.pdf_url == "https://arxiv.org/pdf/2609.26820v1"
-    assert signal.source == "arxiv-rss"
-    cross = result.papers[2]
-    assert cross.version == 2 and cross.primary_category == "stat.ME"
-    assert cross.extra["doi"] == "10.1093/bioinformatics/btac431"
+    kept = [(p.id, p.version, p.announce_type) for p in result.papers]
+    assert kept == expect.of_types("new", "cross")  # the default announce types
+    assert result.watermark == expect.day
+    assert result.empty_reason is None and result.skipped == []
+    assert all("Announce Type" not in p.abstract for p in result.papers)
+    assert {p.source for p in result.papers} == {"arxiv-rss"}
+    assert_papers(result.papers, expect.papers_of_types("new", "cross"))
 
 
-def test_announce_types_from_request_override_settings(rss, samples):
+def test_announce_types_from_request_override_settings(rss, payloads):
     source, srv = rss
-    srv.route("/rss/cs.LG+cs.AI", [Resp(200, (samples / RSS2).read_bytes())])
-    result = source.fetch(FetchRequest(announce_types=["replace"]))
-    assert [(p.id, p.version, p.announce_type) for p in result.papers] == [
-        ("2009.13987", 3, "replace")
-    ]
-    assert result.papers[0].authors == ["Michael Joswig", "Marek Kaluba", "Lukas Ruff"]
+    expect = payloads.rss2
+    srv.route("/rss/cs.LG+cs.AI", [Resp(200, payloads.read("rss2"))])
+    result = source.fetch(FetchRequest(announce_types=["replace", "replace-cross"]))
+    assert [(p.id, p.version, p.announce_type) for p in result.papers] == expect.of_types(
+        "replace", "replace-cross"
+    )
+    assert_papers(result.papers, expect.papers_of_types("replace", "replace-cross"))
 
 
-def test_real_atom_variant(tmp_path, srv, samples):
+def test_atom_variant(tmp_path, srv, payloads):
+    expect = payloads.atom
     settings = Settings(home=tmp_path, arxiv_rss_url=srv.url("/atom/"), arxiv_min_interval=0)
-    srv.route("/atom/cs.LG", [Resp(200, (samples / ATOM).read_bytes())])
+    srv.route("/atom/cs.LG", [Resp(200, payloads.read("rss_atom"))])
     with HttpClient.from_settings(settings) as http:
         result = build_source("arxiv-rss", settings, http).fetch(FetchRequest(categories=["cs.LG"]))
-    assert [(p.id, p.version, p.announce_type) for p in result.papers] == [
-        ("2609.28553", 1, "new"),
-        ("2402.10149", 3, "cross"),
-    ]
-    assert result.watermark == "2026-09-25"
-    first = result.papers[0]
-    assert first.categories == ["cs.LG", "cs.AI"]
-    assert first.authors[0] == "Quang Minh Nguyen" and len(first.authors) == 6
-    assert first.abstract.startswith("Drug toxicity prediction")
-    assert first.extra["doi"] == "10.1109/MAPR72750.2026.11685822"
+    kept = [(p.id, p.version, p.announce_type) for p in result.papers]
+    assert kept == expect.of_types("new", "cross")
+    assert result.watermark == expect.day
+    assert all("Announce Type" not in p.abstract for p in result.papers)
+    assert_papers(result.papers, expect.papers_of_types("new", "cross"))
 
 
 def test_own_feed_entities_whitespace_authors_and_old_ids(rss):
@@ -121,12 +109,15 @@ def test_empty_day_is_not_an_error(rss):
     assert result.watermark == "2025-01-18"
 
 
-def test_feed_with_none_of_the_wanted_types_says_so(rss, samples):
+def test_feed_with_none_of_the_wanted_types_says_so(rss, payloads):
     source, srv = rss
-    srv.route("/rss/cs.LG+cs.AI", [Resp(200, (samples / RSS2).read_bytes())])
-    result = source.fetch(FetchRequest(announce_types=["replace-cross"]))
+    role, absent = payloads.unannounced
+    items = payloads.feed(role).items
+    assert absent not in {announce for _, _, announce in items}
+    srv.route("/rss/cs.LG+cs.AI", [Resp(200, payloads.read(role))])
+    result = source.fetch(FetchRequest(announce_types=[absent]))
     assert result.papers == []
-    assert "4 item(s)" in result.empty_reason and "replace-cross" in result.empty_reason
+    assert f"{len(items)} item(s)" in result.empty_reason and absent in result.empty_reason
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
-"""file source: every format, detection by content, and whole-file rejection of bad input."""
+"""file source: every format, detection by content, and whole-file rejection of bad input.
+
+Tests taking ``payloads`` run on our own payloads and on the real ones (payload_sets.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,28 +78,30 @@ def test_json_array_of_flat_records(tmp_path):
     assert paper.published == datetime(2024, 5, 1, tzinfo=UTC)
 
 
-def test_hf_json_both_generations(samples, tmp_path):
-    new = fetch(samples / "hf_daily_papers_2026-08-19.json", tmp_path=tmp_path)
-    old = fetch(samples / "hf_daily_papers_2024-03-12_raw_bytes.json", tmp_path=tmp_path)
-    assert len(new.papers) == 26 and len(old.papers) == 9
+def test_hf_json_both_generations(payloads, tmp_path):
+    new = fetch(payloads.path("hf_2026"), tmp_path=tmp_path)
+    old = fetch(payloads.path("hf_2024"), tmp_path=tmp_path)
+    assert (len(new.papers), len(old.papers)) == (payloads.hf_2026.count, payloads.hf_2024.count)
+    assert new.papers[0].id == payloads.hf_2026.first["id"]
+    assert old.papers[0].id == payloads.hf_2024.first["id"]
     assert any("ai_summary" in p.extra for p in new.papers)
     assert not any("ai_summary" in p.extra for p in old.papers)
     assert {p.source for p in new.papers + old.papers} == {"file"}
 
 
-def test_atom_and_rss_files(samples, tmp_path):
-    page = fetch(samples / "arxiv_api_search_testing_start0_max10.atom.xml", tmp_path=tmp_path)
-    assert len(page.papers) == 10 and page.papers[0].id == "2202.12139"
-    rss = fetch(
-        samples / "arxiv_rss2_multi-cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_excerpt.xml",
-        tmp_path=tmp_path,
-    )
-    assert [p.announce_type for p in rss.papers] == ["new", "new", "cross", "replace"]
+def test_atom_and_rss_files(payloads, tmp_path):
+    page = fetch(payloads.path("api_page1"), tmp_path=tmp_path)
+    assert len(page.papers) == payloads.api.page_size
+    assert page.papers[0].id == payloads.api.first["id"]
+    rss = fetch(payloads.path("rss2"), tmp_path=tmp_path)
+    assert [(p.id, p.version, p.announce_type) for p in rss.papers] == list(payloads.rss2.items)
+    atom = fetch(payloads.path("rss_atom"), tmp_path=tmp_path)
+    assert [(p.id, p.version, p.announce_type) for p in atom.papers] == list(payloads.atom.items)
 
 
-def test_arxiv_error_answer_saved_to_file_is_rejected(samples, tmp_path):
-    with pytest.raises(InputError, match="incorrect id format for abc"):
-        fetch(samples / "arxiv_api_error_http400_bad_id.atom.xml", tmp_path=tmp_path)
+def test_arxiv_error_answer_saved_to_file_is_rejected(payloads, tmp_path):
+    with pytest.raises(InputError, match=re.escape(repr(payloads.api.error))):
+        fetch(payloads.path("api_error"), tmp_path=tmp_path)
 
 
 def test_detection_is_by_content():

@@ -1,4 +1,6 @@
-"""hf (daily papers) against a local server: both payload generations, day windows, errors."""
+"""hf (daily papers) against a local server: both payload generations, day windows, errors.
+
+Tests taking ``payloads`` run on our own payloads and on the real ones (payload_sets.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from httpserver import LocalHTTPServer, Recorded, Resp
+from payload_sets import fields_of
 
 from agent.config import Settings
 from agent.errors import ConfigError, FeedParseError
@@ -17,8 +20,6 @@ from agent.sources.hf import HfDailySource
 from agent.sources.http import HttpClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-NEW = "hf_daily_papers_2026-08-19.json"
-OLD = "hf_daily_papers_2024-03-12_raw_bytes.json"
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 EXTRA_KEYS = {
     "upvotes",
@@ -44,15 +45,16 @@ def hf(tmp_path, srv: LocalHTTPServer):
         yield HfDailySource(settings, http, clock=lambda: NOW), srv
 
 
-def test_2026_payload_with_optional_fields(hf, samples):
+def test_2026_payload_with_optional_fields(hf, payloads):
     source, srv = hf
-    raw = (samples / NEW).read_bytes()
+    expect = payloads.hf_2026
+    raw = payloads.read("hf_2026")
     srv.route("/api/daily_papers", [Resp(200, raw)])
-    result = source.fetch(FetchRequest(day=date(2026, 8, 19)))
-    assert srv.requests[0].param("date") == "2026-08-19"
-    assert result.watermark == "2026-08-19"
+    result = source.fetch(FetchRequest(day=expect.day))
+    assert srv.requests[0].param("date") == expect.day.isoformat()
+    assert result.watermark == expect.day.isoformat()
     items = json.loads(raw)
-    assert len(result.papers) == len(items) == 26
+    assert len(result.papers) == len(items) == expect.count and result.skipped == []
     by_id = {p.id: p for p in result.papers}
     for item in items:
         paper, src = by_id[item["paper"]["id"]], item["paper"]
@@ -66,25 +68,20 @@ def test_2026_payload_with_optional_fields(hf, samples):
             assert paper.extra["ai_keywords"] == src["ai_keywords"]
         if src.get("githubRepo"):
             assert paper.extra["github_repo"] == src["githubRepo"]
-    first = by_id["2608.17271"]
-    assert first.url == "https://arxiv.org/abs/2608.17271"
-    assert first.extra["hf_url"] == "https://huggingface.co/papers/2608.17271"
-    assert first.extra["project_page"] == "https://asibench.apexin.ai/"
-    assert first.published == datetime(2026, 8, 18, tzinfo=UTC)
-    assert first.source == "hf"
+    assert any("ai_summary" in p.extra for p in result.papers)
+    assert fields_of(result.papers[0], expect.first) == expect.first
 
 
-def test_2024_payload_without_optional_fields(hf, samples):
+def test_2024_payload_without_optional_fields(hf, payloads):
     source, srv = hf
-    srv.route("/api/daily_papers", [Resp(200, (samples / OLD).read_bytes())])
-    result = source.fetch(FetchRequest(day=date(2024, 3, 12)))
-    assert len(result.papers) == 9
-    stealing = result.papers[0]
-    assert stealing.id == "2403.06634" and stealing.version is None
-    assert set(stealing.extra) == {"upvotes", "num_comments", "hf_url"}
-    assert stealing.extra["upvotes"] == 63
-    assert "\n" not in stealing.abstract  # hard-wrapped summary normalised
-    assert "Florian Tramèr" in stealing.authors
+    expect = payloads.hf_2024
+    srv.route("/api/daily_papers", [Resp(200, payloads.read("hf_2024"))])
+    result = source.fetch(FetchRequest(day=expect.day))
+    assert srv.requests[0].param("date") == expect.day.isoformat()
+    assert len(result.papers) == expect.count and result.skipped == []
+    assert fields_of(result.papers[0], expect.first) == expect.first
+    assert all(set(p.extra) == {"upvotes", "num_comments", "hf_url"} for p in result.papers)
+    assert all("\n" not in p.abstract for p in result.papers)  # hard-wrapped summaries joined
 
 
 def test_own_fixture_full_bare_and_broken_items(hf):

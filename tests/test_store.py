@@ -13,8 +13,8 @@ from chroma_server import chroma_run
 from httpserver import unused_port
 
 from store import PaperStore, StoreHit
-from store.embedder import HashingEmbedder
-from store.errors import EmbeddingMismatch, StoreError, StoreUnavailable
+from store.embedding.embedders import HashingEmbedder
+from store.errors import EmbeddingMismatchError, StoreError, StoreUnavailable
 
 
 def _paper(pid, title, abstract, *, cats, published, source="arxiv-rss", version=1, **extra):
@@ -378,18 +378,18 @@ def test_embedding_mismatch_and_reindex(open_store, tmp_path):
     store.upsert(copy.deepcopy(PAPERS))
     store.close()
     other = HashingEmbedder(64)
-    with pytest.raises(EmbeddingMismatch) as err:
+    with pytest.raises(EmbeddingMismatchError) as err:
         open_store(other)
     assert store.embedder.model_id in str(err.value) and other.model_id in str(err.value)
     assert "reindex" in err.value.hint
     if open_store.chroma_url:  # a fresh home against the same server knows it too
-        with pytest.raises(EmbeddingMismatch):
+        with pytest.raises(EmbeddingMismatchError):
             open_store(other, home=tmp_path / "other-home")
 
     mixed = open_store(other, allow_mismatch=True)
-    with pytest.raises(EmbeddingMismatch):
+    with pytest.raises(EmbeddingMismatchError):
         mixed.search("coral", mode="dense")
-    with pytest.raises(EmbeddingMismatch):
+    with pytest.raises(EmbeddingMismatchError):
         mixed.upsert([copy.deepcopy(PAPERS[0])])
     assert mixed.search("coral bleaching", mode="bm25")[0].paper["id"] == "2401.10002"
     seen: list[int] = []

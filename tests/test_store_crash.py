@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from store import PaperStore, StateDB
-from store.chunking import chunk_paper
-from store.embedder import HashingEmbedder
-from store.errors import EmbeddingMismatch
+from store.embedding.embedders import HashingEmbedder
+from store.errors import EmbeddingMismatchError
 from store.layout import StoreLayout
+from store.papers.chunking import chunk_paper
 
 TOPICS = [
     ("graph", "graph neural networks message passing molecules atoms bonds"),
@@ -71,7 +71,7 @@ CHILD = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     from store import PaperStore
-    from store.embedder import HashingEmbedder
+    from store.embedding.embedders import HashingEmbedder
 
     home, records_file, action, kind, nth = sys.argv[1:6]
     seen = {"chunks": 0, "papers": 0, "delete": 0}
@@ -163,7 +163,7 @@ def test_kill_mid_reindex_leaves_the_old_store_working(tmp_path):
         assert hits[0].dense_similarity == pytest.approx(1.0, abs=1e-4)
         names = {c.name for c in store._client.list_collections()}
         assert {"pb_papers_g2", "pb_chunks_g2"} <= names  # the half-built generation
-    with pytest.raises(EmbeddingMismatch):
+    with pytest.raises(EmbeddingMismatchError):
         PaperStore(home, HashingEmbedder(64, salt="new"))
 
     new = HashingEmbedder(64, salt="new")

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from store import PaperStore, StateDB
-from store.bm25_index import BM25Index, ChunkRow
-from store.collections import GENERATION_KEY
-from store.embedder import HashingEmbedder
+from store.bm25.index import BM25Index, ChunkRow
+from store.embedding.embedders import HashingEmbedder
 from store.errors import StoreError
 from store.layout import BM25_CURRENT, StoreLayout
+from store.state import meta_keys
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,7 +115,7 @@ CHILD = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     from store import PaperStore
-    from store.embedder import HashingEmbedder
+    from store.embedding.embedders import HashingEmbedder
 
     home, records_file = sys.argv[1:3]
 
@@ -188,7 +188,7 @@ def test_a_pointer_to_a_missing_generation_is_refused_and_nothing_is_deleted(tmp
     with PaperStore(home, emb) as store:
         store.upsert(_records(4))
     state = StateDB(StoreLayout(home).state_db)
-    state.set_meta(GENERATION_KEY, "2")  # as if this home was built against another Chroma
+    state.set_meta(meta_keys.GENERATION, "2")  # as if this home was built against another Chroma
     state.close()
 
     with pytest.raises(StoreError, match="generation 2") as err:
@@ -196,7 +196,7 @@ def test_a_pointer_to_a_missing_generation_is_refused_and_nothing_is_deleted(tmp
     assert "chroma_url" in err.value.hint
 
     state = StateDB(StoreLayout(home).state_db)
-    state.set_meta(GENERATION_KEY, "1")
+    state.set_meta(meta_keys.GENERATION, "1")
     state.close()
     with PaperStore(home, emb) as store:
         assert store.stats().papers == 4  # the data is all there
@@ -207,14 +207,14 @@ def test_a_pointer_into_an_empty_chroma_starts_empty_and_keeps_its_number(tmp_pa
     with PaperStore(home, emb) as store:
         store.upsert(_records(2))
     state = StateDB(StoreLayout(home).state_db)
-    state.set_meta(GENERATION_KEY, "3")
+    state.set_meta(meta_keys.GENERATION, "3")
     state.close()
     import shutil
 
     shutil.rmtree(StoreLayout(home).chroma)  # a new, empty Chroma
     with PaperStore(home, emb) as store:
         assert store.stats().papers == 0
-        assert store.state.get_meta(GENERATION_KEY) == "3"
+        assert store.state.get_meta(meta_keys.GENERATION) == "3"
 
 
 # --- item 5: durable saves ---------------------------------------------------------------------
@@ -249,7 +249,7 @@ WRITER = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from store import PaperStore
-    from store.embedder import HashingEmbedder
+    from store.embedding.embedders import HashingEmbedder
 
     home, records_file = sys.argv[1:3]
     records = json.loads(Path(records_file).read_text())

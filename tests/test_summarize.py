@@ -19,7 +19,7 @@ from agent.models import Paper
 from agent.summaries.extractive import NO_LLM_NOTICE
 from agent.summaries.summarizer import Summarizer
 from prompts import FENCE_END, FENCE_START
-from store.summary_cache import SummaryCache
+from store.state.summary_cache import SqliteSummaryCache
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
 HOSTILE = (
@@ -78,7 +78,7 @@ def make(server_url: str, tmp_path: Path, **kw) -> Summarizer:
         **kw,
     )
     llm = make_llm(settings, backoff=0.01)
-    return Summarizer(settings, llm=llm, cache=SummaryCache(settings.state_path))
+    return Summarizer(settings, llm=llm, cache=SqliteSummaryCache(settings.state_path))
 
 
 def test_run_summarizes_then_reruns_from_cache_then_force_regenerates(server, tmp_path):
@@ -224,7 +224,7 @@ def test_requests_run_concurrently_up_to_the_limit(tmp_path):
 
 def test_no_model_engine_labels_every_summary(tmp_path):
     settings = Settings(home=tmp_path)
-    s = Summarizer(settings, llm=make_llm(settings), cache=SummaryCache(settings.state_path))
+    s = Summarizer(settings, llm=make_llm(settings), cache=SqliteSummaryCache(settings.state_path))
     report = s.run(papers())
     assert report.counts["summarized"] == 3 and report.counts["llm_calls"] == 0
     assert NO_LLM_NOTICE in report.notes
@@ -238,13 +238,13 @@ def test_no_model_engine_labels_every_summary(tmp_path):
 def test_get_falls_back_to_the_newest_summary_of_another_model(server, tmp_path):
     make(server.url, tmp_path).run(papers()[:1])
     settings = Settings(home=tmp_path)
-    offline = Summarizer(settings, llm=None, cache=SummaryCache(settings.state_path))
+    offline = Summarizer(settings, llm=None, cache=SqliteSummaryCache(settings.state_path))
     assert offline.cached(papers()[0]) is None
     assert offline.get(papers()[0]).model == "test-model"
 
 
 def test_summary_cache_keys_and_method_table(tmp_path):
-    cache = SummaryCache(tmp_path / "state.sqlite3")
+    cache = SqliteSummaryCache(tmp_path / "state.sqlite3")
     cache.put("p1", 1, "h", "m", "v1", '{"a": 1}')
     cache.put("p1", None, "h", "m", "v1", '{"a": 2}')
     cache.put("p2", 1, "h", "m", "v1", '{"a": 3}')
@@ -253,7 +253,8 @@ def test_summary_cache_keys_and_method_table(tmp_path):
     assert cache.get("p1", 1, "h", "m", "v2") is None
     assert cache.count() == 3 and cache.delete_for_paper("p1") == 2 and cache.count() == 1
     cache.set_method("http://x/v1", "m", "json_mode")
-    assert SummaryCache(tmp_path / "state.sqlite3").get_method("http://x/v1", "m") == "json_mode"
+    again = SqliteSummaryCache(tmp_path / "state.sqlite3")
+    assert again.get_method("http://x/v1", "m") == "json_mode"
     cache.set_method("http://x/v1", "m", None)
     assert cache.get_method("http://x/v1", "m") is None
     mode = cache._conn().execute("PRAGMA journal_mode").fetchone()[0]
@@ -280,7 +281,7 @@ class StandInAgent:
         return self.papers.get(paper_id)
 
     def check_llm(self):
-        from agent.llm.chat import check_endpoint
+        from agent.llm.check import check_endpoint
 
         return check_endpoint(self.settings)
 
@@ -403,7 +404,7 @@ def test_whole_summarize_path_against_a_real_local_model(llama_server: str, tmp_
         llm_max_concurrency=1,
         llm_max_retries=1,
     )
-    s = Summarizer(settings, llm=make_llm(settings), cache=SummaryCache(settings.state_path))
+    s = Summarizer(settings, llm=make_llm(settings), cache=SqliteSummaryCache(settings.state_path))
     report = s.run(papers())
     failed = {f.item for f in report.failures}
     for p in papers():

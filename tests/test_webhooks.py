@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from agent.config.secrets import mask_webhook_url
 from agent.digest.models import Digest, DigestPaper, RestPaper, Theme
 from agent.webhooks import MessageOptions, build_message, post_digest, webhooks_for
 from agent.webhooks.post import Channel
-from store.digest_history import DigestHistory
+from store.state.digest_history import SqliteDigestHistory
 
 HOSTILE = (
     "<!channel> *bold* <script>alert(1)</script> @everyone @here [x](https://evil.example) "
@@ -60,11 +61,13 @@ class Post:
 
 
 class WebhookServer:
-    """Records every POST; ``fail`` maps a path to the status it answers instead of 200."""
+    """Records every POST; ``fail`` maps a path to the status it answers instead of 200,
+    ``delay`` to the seconds it waits before answering."""
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
         self.fail: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +76,8 @@ class WebhookServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 server.posts.append(Post(self.path, body))
+                if self.path in server.delay:
+                    time.sleep(server.delay[self.path])
                 status = server.fail.get(self.path, 200)
                 data = b"ok" if status == 200 else b'{"error": "boom"}'
                 self.send_response(status)
@@ -179,7 +184,7 @@ def make_digest(
     )
 
 
-def saved(history: DigestHistory, digest: Digest) -> Digest:
+def saved(history: SqliteDigestHistory, digest: Digest) -> Digest:
     """Save it as the digest flow does (the files and the history row)."""
     from agent.digest.flow import save_digest
 
@@ -188,8 +193,8 @@ def saved(history: DigestHistory, digest: Digest) -> Digest:
 
 
 @pytest.fixture
-def history(tmp_path) -> DigestHistory:
-    return DigestHistory(tmp_path / "state.sqlite3", tmp_path / "digests")
+def history(tmp_path) -> SqliteDigestHistory:
+    return SqliteDigestHistory(tmp_path / "state.sqlite3", tmp_path / "digests")
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +209,9 @@ def chroma_url(tmp_path_factory) -> Iterator[str]:
 def any_history(request, tmp_path):
     """The local history and the shared (Chroma server) one: the same interface."""
     if request.param == "sqlite":
-        return DigestHistory(tmp_path / "state.sqlite3", tmp_path / "digests")
-    from store.shared import server_client
-    from store.shared_history import SharedDigestHistory
+        return SqliteDigestHistory(tmp_path / "state.sqlite3", tmp_path / "digests")
+    from store.shared.digest_history import SharedDigestHistory
+    from store.shared.table import server_client
 
     url = request.getfixturevalue("chroma_url")
     client = server_client(url)
@@ -304,7 +309,7 @@ def test_a_500_is_reported_per_channel_and_the_next_call_retries_only_that_chann
     first = saved(history, make_digest([paper(n) for n in range(1, 7)], digest_id="d1"))
     report = post_digest(first, list(urls(hooks).values()), history=history)
     (failed,) = report.failed
-    assert failed.channel == f"mmost://127.0.0.1:{hooks.port}/****"
+    assert failed.channel.startswith(f"mmost://127.0.0.1:{hooks.port}/**** (")
     assert "500" in failed.reason and TOKEN not in failed.reason + failed.channel
     assert {r.channel.split(":")[0] for r in report.posted} == {"json", "slack", "discord"}
 
@@ -345,10 +350,15 @@ def test_unreachable_and_unknown_urls_fail_named_and_masked(history):
 
 
 def test_mask_webhook_url_shows_service_and_host_only():
-    assert mask_webhook_url(f"slack://T0001/B0002/{TOKEN}") == "slack://****"
-    assert mask_webhook_url(f"mmost://chat.example.org/{TOKEN}") == "mmost://chat.example.org/****"
-    assert mask_webhook_url(f"tgram://123456:{TOKEN}/987") == "tgram://****"
-    assert mask_webhook_url(f"matrix://bot:{TOKEN}@matrix.org/#room") == "matrix://matrix.org/****"
+    def shown(url: str) -> str:  # without the fingerprint (test_webhook_labels.py)
+        masked = mask_webhook_url(url)
+        assert re.fullmatch(r".* \([0-9a-f]{6}\)", masked) and TOKEN not in masked
+        return masked.rsplit(" ", 1)[0]
+
+    assert shown(f"slack://T0001/B0002/{TOKEN}") == "slack://****"
+    assert shown(f"mmost://chat.example.org/{TOKEN}") == "mmost://chat.example.org/****"
+    assert shown(f"tgram://123456:{TOKEN}/987") == "tgram://****"
+    assert shown(f"matrix://bot:{TOKEN}@matrix.org/#room") == "matrix://matrix.org/****"
 
 
 def test_config_webhooks_are_masked_in_config_show_and_profiles_fall_back(tmp_path):

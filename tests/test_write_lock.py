@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent import LockedError, PaperAgent, Settings
-from agent.lock import RunLock
 from cli.main import app
+from store.state.run_lock import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 PAPERS = [
@@ -43,7 +43,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from agent.lock import RunLock
+    from store.state.run_lock import RunLock
     with RunLock(Path(sys.argv[1])):
         print("HELD", flush=True)
         sys.stdin.read()

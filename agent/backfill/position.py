@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-if TYPE_CHECKING:
-    from store.state import StateDB
+from store.state import meta_keys
 
-KEY_PREFIX = "backfill:"
+if TYPE_CHECKING:
+    from store.state.db import StateDB
 
 
 def position_key(categories: list[str], query: str | None) -> str:
-    return f"{KEY_PREFIX}{'+'.join(sorted(categories))}:{(query or '').strip()}"
+    return meta_keys.backfill_position(categories, query)
 
 
 class BackfillPosition(BaseModel):

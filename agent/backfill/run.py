@@ -109,7 +109,6 @@ class _Run:
     def _store(self, papers: list) -> None:
         from agent.ingest import latest_versions
         from agent.sources.bounds import bound_paper
-        from agent.storage import store_errors
 
         if not papers:
             return
@@ -119,8 +118,7 @@ class _Run:
             if note:
                 log.warning("%s", note)
             kept.append(bounded)
-        with store_errors():
-            stored = self.agent.store.upsert([p.model_dump(mode="json") for p in kept])
+        stored = self.agent.store.upsert([p.model_dump(mode="json") for p in kept])
         self.result.fetched += len(papers)
         self.result.new += len(stored.new)
         self.result.updated += len(stored.updated)

@@ -8,7 +8,7 @@ Each group is a plain pydantic model; ``agent.config.settings.Settings`` nests t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,7 @@ class _Group(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def _webhook_urls(value: Any) -> Any:
+def _webhook_urls(value: object) -> object:
     """A plain string is one URL or several separated by commas or whitespace (never part of
     an apprise URL); each must look like ``scheme://...``: apprise itself checks the rest when
     posting, so loading the config stays fast."""
@@ -139,12 +139,71 @@ class HFSettings(_Group):
 
 
 class HTTPSettings(_Group):
-    timeout: float = Field(30.0, gt=0, description="Seconds before an HTTP request fails.")
+    timeout: float = Field(
+        30.0, gt=0, description="Seconds an HTTP request may wait for any one read."
+    )
+    deadline: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds one request to a source may take in all, however slowly its "
+        "answer arrives.",
+    )
+    max_bytes: int = Field(
+        50_000_000,
+        ge=100_000,
+        description="Largest answer read from a source, in bytes: reading stops past it and "
+        "the source fails, named.",
+    )
     retries: int = Field(4, ge=0, description="Retries on 429/5xx/connection resets.")
     backoff: float = Field(2.0, ge=0, description="First retry delay in seconds; doubles.")
     user_agent: str = Field(
         USER_AGENT,
         description="User-Agent sent to sources (the default carries the installed version).",
+    )
+
+
+class FulltextSettings(_Group):
+    mode: Literal["shown", "all", "off"] = Field(
+        "shown",
+        description="Which papers get their full text read: shown = the digest's shown papers "
+        "(and any paper on demand), all = every ingested paper, off = abstracts only.",
+    )
+    arxiv_html_url: str = Field(
+        "https://arxiv.org/html",
+        description="arXiv's HTML papers (LaTeXML); the id with its version is appended after "
+        "a / (…/html/2401.01234v2).",
+    )
+    arxiv_pdf_url: str = Field(
+        "https://arxiv.org/pdf",
+        description="arXiv's PDFs, the fallback when a paper has no HTML; the versioned id is "
+        "appended after a /.",
+    )
+    max_bytes: int = Field(
+        25_000_000,
+        ge=10_000,
+        description="Largest HTML page or PDF read for one paper, in bytes; a bigger one is "
+        "skipped (too_large) and the paper keeps its abstract.",
+    )
+    max_chars: int = Field(
+        300_000,
+        ge=1_000,
+        description="Characters of body text kept per paper; the rest is dropped and the "
+        "document marked truncated.",
+    )
+    max_pages: int = Field(
+        80, ge=1, description="PDF pages read per paper (appendices past this are dropped)."
+    )
+    max_chunks: int = Field(
+        80,
+        ge=1,
+        description="Body chunks embedded per paper (over the cap: the body spread over its "
+        "sections, then captions, then appendices); bounds store size and embedding time.",
+    )
+    time_budget: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one paper's full text may take over all its routes (HTML, then "
+        "PDF); each request also has the [http] timeout.",
     )
 
 
@@ -159,7 +218,24 @@ class LLMSettings(_Group):
         None,
         description="API key for the endpoint (env OPENAI_API_KEY or PAPERBRIEF_LLM__API_KEY).",
     )
-    timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
+    timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one LLM request may take in all (streamed or not, however slowly "
+        "the server sends), plus one per prompt_tokens_per_second prompt tokens.",
+    )
+    prompt_tokens_per_second: float = Field(
+        20.0,
+        gt=0,
+        description="Prompt tokens a slow server is assumed to read per second: each request's "
+        "deadline grows by one second per this many (a fast GPU server: 1000).",
+    )
+    max_reply_chars: int = Field(
+        100_000,
+        ge=1_000,
+        description="Longest reply read from the model (about 25,000 tokens): paperbrief stops "
+        "reading a longer one and reports it.",
+    )
     max_retries: int = Field(3, ge=0, description="Retries on 429 / timeouts / 5xx.")
     max_concurrency: int = Field(4, ge=1, description="LLM requests in flight at once.")
     max_tokens: int = Field(600, ge=16, description="Cap on generated tokens per request.")

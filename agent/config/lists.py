@@ -11,7 +11,7 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -19,19 +19,19 @@ from pydantic_core import PydanticCustomError
 _UNSAFE = frozenset(chr(c) for c in [*range(32), *range(127, 160)])
 
 
-def _split_commas(value: Any) -> Any:
+def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
-def _one_item(value: Any) -> Any:
+def _one_item(value: object) -> object:
     if isinstance(value, str):
         return [value.strip()] if value.strip() else []
     return value
 
 
-def _address_list(value: Any) -> Any:
+def _address_list(value: object) -> object:
     try:
         if isinstance(value, str):
             return [str(a) for a in parse_addresses(value)] if value.strip(" ,") else []

@@ -43,6 +43,7 @@ from agent.config.groups import (
     AskSettings,
     DigestSettings,
     EmbeddingSettings,
+    FulltextSettings,
     HFSettings,
     HTTPSettings,
     LLMSettings,
@@ -93,6 +94,10 @@ class Settings(BaseSettings):
     hf: HFSettings = Field(default_factory=HFSettings, description="Hugging Face daily papers.")
     http: HTTPSettings = Field(
         default_factory=HTTPSettings, description="HTTP client shared by sources."
+    )
+    fulltext: FulltextSettings = Field(
+        default_factory=FulltextSettings,
+        description="Reading papers' full text (arXiv HTML, else the PDF).",
     )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="The language model.")
     digest: DigestSettings = Field(

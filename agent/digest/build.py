@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agent.digest.choose import Choice, Relevance, choose
+from agent.digest.choose import Choice
 from agent.digest.keywords import distinctive_terms
 from agent.digest.models import (
     OTHER_THEME,
@@ -24,7 +24,6 @@ from agent.digest.models import (
     DigestPaper,
     DigestStats,
     RestPaper,
-    Selection,
     Theme,
 )
 from agent.digest.naming import KeywordNamer, Progress, ThemeInput, ThemeNamer
@@ -264,9 +263,9 @@ def _count(digest: Digest, usage: Usage, namer: ThemeNamer) -> None:
 
 def _add_themes(
     digest: Digest,
-    records: list[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
     vectors: np.ndarray,
-    summaries: Mapping[str, Any],
+    summaries: Mapping[str, _Summary | Summary | None],
     namer: ThemeNamer,
     *,
     min_themes: int,
@@ -373,24 +372,3 @@ def _only_weekend(start: datetime, end: datetime) -> bool:
             return False
         day = day.fromordinal(day.toordinal() + 1)
     return True
-
-
-def digest_of(
-    selection: Selection,
-    vectors: np.ndarray,
-    summaries: Mapping[str, _Summary | Summary | None],
-    options: DigestOptions | None = None,
-    *,
-    relevance: Relevance | None = None,
-    namer: ThemeNamer | None = None,
-    progress: Progress | None = None,
-) -> Digest:
-    """Rank, choose and build in one call, with no store: for callers that already hold every
-    summary they want shown (benchmarks, tests, a digest of a saved selection)."""
-    options = options or DigestOptions()
-    now = options.now or datetime.now(UTC)
-    dates = [paper_date(p) for p in selection.papers]
-    choice = choose(
-        selection, vectors, dates, now, relevance=relevance, max_papers=options.max_papers
-    )
-    return build_digest(choice, summaries, options, namer=namer, progress=progress)

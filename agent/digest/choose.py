@@ -15,8 +15,9 @@ from functools import cached_property
 import numpy as np
 
 from agent.digest.models import Selection
-from agent.digest.ranking import MIN_POSITIVES, RankedPaper, RankInputs, ReaderSignal, rank
+from agent.digest.ranking import MIN_POSITIVES, RankedPaper, RankInputs, rank
 from agent.digest.relevance import InterestProfile, TextEmbedder
+from agent.profiles.signal import ReaderSignal
 
 NOTES = {
     "library": "Ranked for you by a model of your library and ratings ({signal}).",

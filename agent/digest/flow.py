@@ -28,10 +28,10 @@ from agent.digest.models import Digest, DigestOptions, Selection, SendResult
 from agent.digest.naming import KeywordNamer, Progress, ThemeNamer
 from agent.digest.relevance import InterestProfile
 from agent.errors import DeliveryError, InputError
-from agent.ingest import LAST_INGEST_PREFIX
 from agent.models import Paper, PaperFilter, SourceReport, SourceStatus, Summary
 from agent.profiles.signal import reader_signal
 from store.layout import safe_name
+from store.state import meta_keys
 
 if TYPE_CHECKING:
     from agent.config import DigestSettings, Settings
@@ -39,10 +39,9 @@ if TYPE_CHECKING:
     from agent.llm.chat import ChatLLM
     from agent.summaries.summarizer import Summarizer
     from store import PaperStore
-    from store.digest_history import DigestHistory
-    from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals, StoredItem
-    from store.state import StateDB
+    from store.embedding.embedders import Embedder
+    from store.seams import DigestHistory, ReaderSignals, StoredItem
+    from store.state.db import StateDB
 
 log = logging.getLogger(__name__)
 FULL_LIST = "full.html"
@@ -197,7 +196,7 @@ def last_ingest_reports(
     (PaperAgent.ingest leaves ``last_ingest:<source>`` in the state meta)."""
     reports = []
     for name in sources:
-        raw = state.get_meta(f"{LAST_INGEST_PREFIX}{name}")
+        raw = state.get_meta(meta_keys.last_ingest(name))
         if not raw:
             continue
         try:
@@ -317,10 +316,14 @@ def deliver(
     to: Sequence[str] | None = None,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    state: StateDB | None = None,
 ) -> SendResult:
     """E-mail the digest, then remember its papers as sent. The digest is saved first, so a
-    failed send still leaves it in the history folder (named in the error's hint)."""
+    failed send still leaves it in the history folder (named in the error's hint). With
+    ``state``, each recipient the server refused is remembered for the next run to send the
+    digest to again (agent.digest.refused)."""
     from agent.digest.mail import send_digest
+    from agent.digest.refused import remember
     from agent.digest.render import render_all
 
     recipients = list(to or settings.smtp.to)
@@ -335,4 +338,6 @@ def deliver(
         exc.hint = f"{exc.hint} The digest is saved in {folder}.".strip()
         raise
     history.mark_sent(digest.id, digest_ids(digest), result.accepted)
+    if state is not None:
+        remember(state, digest, result, datetime.now(UTC))
     return result

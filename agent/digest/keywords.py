@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Protocol
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 MAX_NGRAM = 3
@@ -44,8 +44,12 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+class _Stemmer(Protocol):  # PyStemmer's Stemmer (untyped)
+    def stemWord(self, word: str) -> str: ...
+
+
 @cache
-def _stemmer() -> Any:
+def _stemmer() -> _Stemmer:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -102,8 +106,8 @@ def distinctive_terms(
     for c in counts:
         overall.update(c)
     result: list[list[str]] = []
-    for ci, docs in enumerate(clusters):
-        need = min(2, len(docs))
+    for ci, cluster in enumerate(clusters):
+        need = min(2, len(cluster))
         scored = [
             (
                 count

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Security = Literal["starttls", "tls", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
 _BAD_HEADER_CHARS = dict.fromkeys(range(32), " ") | {127: " "}
-_SETTINGS_HINT = "Check the smtp_* settings (`paperbrief config show`)."
+_SETTINGS_HINT = "Check the [smtp] settings (`paperbrief config show`)."
 
 
 class SmtpConfig(BaseModel):
@@ -62,12 +62,12 @@ class SmtpConfig(BaseModel):
         )
         if not sender:
             raise ConfigError(
-                "No sender address: smtp_from is not set.",
+                "No sender address: `[smtp] from_addr` is not set.",
                 hint="Set PAPERBRIEF_SMTP_FROM to the address the digest comes from.",
             )
         if settings.smtp.user and settings.smtp.password is None:
             raise MissingKeyError(
-                f"smtp_user is set ({settings.smtp.user}) but no SMTP password is.",
+                f"`[smtp] user` is set ({settings.smtp.user}) but no SMTP password is.",
                 hint="Set PAPERBRIEF_SMTP_PASSWORD (for Gmail or Outlook, an app password).",
             )
         return cls(
@@ -76,7 +76,7 @@ class SmtpConfig(BaseModel):
             security=settings.smtp.security,
             user=settings.smtp.user,
             password=settings.smtp.password,
-            sender=check_address(sender, what="smtp_from"),
+            sender=check_address(sender, what="[smtp] from_addr"),
             ca_file=ca_file or settings.smtp.ca_file,
             timeout=settings.smtp.timeout,
         )
@@ -112,7 +112,7 @@ def build_message(
     if not recipients:
         raise InputError(
             "No recipients for the digest.",
-            hint="Pass --email ADDR, or set email_to in the config.",
+            hint="Pass --email ADDR, or set `to` under [smtp] in the config.",
         )
     msg = EmailMessage()
     msg["Subject"] = header_text(digest.subject)
@@ -200,17 +200,17 @@ def _smtp_errors(config: SmtpConfig) -> Iterator[None]:
         raise DeliveryError(
             f"The certificate of the SMTP server {config.label} could not be verified: "
             f"{exc.verify_message}.",
-            hint="For a self-signed relay set smtp_ca_file to its CA certificate (PEM).",
+            hint="For a self-signed relay set `[smtp] ca_file` to its CA certificate (PEM).",
         ) from None
     except ssl.SSLError as exc:
         raise DeliveryError(
             f"TLS with the SMTP server {config.label} failed: {exc}.",
-            hint="Port 465 needs smtp_security=tls, port 587 needs starttls.",
+            hint='Port 465 needs `[smtp] security = "tls"`, port 587 needs starttls.',
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(
             f"Could not send through the SMTP server {config.label}: {type(exc).__name__}: {exc}",
-            hint="Check smtp_host, smtp_port and your network; " + _SETTINGS_HINT,
+            hint="Check `[smtp] host`, `port` and your network; " + _SETTINGS_HINT,
         ) from None
 
 
@@ -219,7 +219,7 @@ def _session(config: SmtpConfig, ssl_context: ssl.SSLContext | None) -> Iterator
     """A connected, secured and logged-in SMTP session; never a silent plaintext fallback."""
     if config.security == "none" and not _is_loopback(config.host):
         raise DeliveryError(
-            f"smtp_security is 'none' but {config.host} is not this machine: the digest and "
+            f"`[smtp] security` is 'none' but {config.host} is not this machine: the digest and "
             "your password would cross the network unencrypted.",
             hint="Set PAPERBRIEF_SMTP_SECURITY=starttls (port 587) or tls (port 465).",
         )
@@ -236,8 +236,8 @@ def _session(config: SmtpConfig, ssl_context: ssl.SSLContext | None) -> Iterator
                 raise DeliveryError(
                     f"The SMTP server {config.label} does not offer STARTTLS; not sending the "
                     "digest in plaintext.",
-                    hint="Use smtp_security=tls (port 465) if the server speaks implicit TLS, "
-                    "or smtp_security=none for a relay on this machine (localhost only).",
+                    hint='Use `[smtp] security = "tls"` (port 465) if the server speaks implicit '
+                    'TLS, or `security = "none"` for a relay on this machine (localhost only).',
                 )
             smtp.starttls(context=context)
             smtp.ehlo()
@@ -245,7 +245,7 @@ def _session(config: SmtpConfig, ssl_context: ssl.SSLContext | None) -> Iterator
             if not smtp.has_extn("auth"):
                 raise DeliveryError(
                     f"The SMTP server {config.label} offers no login (AUTH) on this connection.",
-                    hint="Check smtp_security and smtp_port, or unset smtp_user for a relay.",
+                    hint="Check `[smtp] security` and `port`, or unset `user` for a relay.",
                 )
             password = config.password.get_secret_value() if config.password else ""
             smtp.login(config.user, password)

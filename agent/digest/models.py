@@ -244,3 +244,12 @@ class SendResult(BaseModel):
     accepted: list[str] = Field(default_factory=list)
     refused: dict[str, str] = Field(default_factory=dict, description="address -> server reply")
     server: str = Field("", description="host:port (security)")
+
+    def refusals(self, digest_id: str) -> list[str]:
+        """One line per refused recipient, as `digest --send` and `run` print it: the address,
+        the server's reply, and that the next run sends it again (agent.digest.refused)."""
+        return [
+            f"The SMTP server {self.server} refused {address}: {reply}. The next `paperbrief "
+            f"run` sends digest {digest_id} to {address} again."
+            for address, reply in self.refused.items()
+        ]

@@ -61,8 +61,10 @@ class NamedTheme:
 
 
 class ThemeNamer(Protocol):
-    #: model behind the names ("keywords" when none), shown in the digest footer
-    label: str
+    @property
+    def label(self) -> str:
+        """The model behind the names ("keywords" when none), shown in the digest footer."""
+        ...
 
     def name_themes(
         self, themes: Sequence[ThemeInput], progress: Progress | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -33,6 +33,7 @@ from agent.digest.relevance import (
     keyword_adjustment,
     upvotes_of,
 )
+from agent.profiles.signal import ReaderSignal
 
 #: Fewer liked items than this and a classifier would fit noise: use nearest-item cosine only.
 MIN_POSITIVES = 3
@@ -40,21 +41,6 @@ MIN_POSITIVES = 3
 DOWN_WEIGHT = 5.0
 CENTRALITY_NEIGHBOURS = 10
 RECENCY_HALF_LIFE_DAYS = 3.0
-
-
-@dataclass
-class ReaderSignal:
-    """What the reader likes and dislikes, as unit vectors with a label each."""
-
-    liked: np.ndarray  # (m, d) library items and papers rated up
-    liked_labels: list[str] = field(default_factory=list)  # "close to *X* in your library"
-    disliked: np.ndarray | None = None  # papers rated down
-    disliked_labels: list[str] = field(default_factory=list)
-    rated: dict[str, int] = field(default_factory=dict)  # paper id -> +1 / -1
-
-    @property
-    def size(self) -> int:
-        return len(self.liked)
 
 
 @dataclass

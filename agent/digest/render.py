@@ -44,7 +44,7 @@ _PLAIN_CODE = re.compile(r"[\w .:/=-]+")
 _SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+", re.I)
 
 
-def md_escape(value: Any) -> Any:
+def md_escape(value: object) -> object:
     if isinstance(value, Markup):  # a macro's output, already escaped piece by piece
         return str(value)
     if isinstance(value, str):
@@ -81,7 +81,7 @@ def _inline_md(text: str) -> Markup:
         elif kind == "code" and _PLAIN_CODE.fullmatch(run):  # nothing to escape in a code span
             out.append(f"`{run}`")
         else:
-            out.append(md_escape(run))
+            out.append(str(md_escape(run)))
     return Markup("".join(out))
 
 

@@ -47,12 +47,13 @@ def parse_bibtex(text: str, name: str) -> list[LibraryItem | SkippedEntry]:
         raise fail(name, None, f"the BibTeX parser stopped: {exc}", _HINT) from exc
     out: list[LibraryItem | SkippedEntry] = []
     seen_keys: dict[str, int] = {}
-    for block in library.blocks:
-        if isinstance(block, DuplicateBlockKeyBlock):
+    for parsed in library.blocks:
+        block: object = parsed
+        if isinstance(parsed, DuplicateBlockKeyBlock):
             # Two entries sharing a key (concatenated exports) are both valid; dedupe decides.
-            block = block.ignore_error_block
-        elif isinstance(block, ParsingFailedBlock):
-            raise _block_error(block, text, name)
+            block = parsed.ignore_error_block
+        elif isinstance(parsed, ParsingFailedBlock):
+            raise _block_error(parsed, text, name)
         if not isinstance(block, Entry):
             continue  # @string, @preamble, @comment and text between entries
         count = seen_keys[block.key] = seen_keys.get(block.key, 0) + 1

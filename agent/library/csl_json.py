@@ -37,13 +37,13 @@ def parse_csl_json(text: str, name: str) -> list[LibraryItem | SkippedEntry]:
     return [_entry_to_item(entry, number) for number, entry in enumerate(data, start=1)]
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, list):
         return "; ".join(str(v) for v in value if v is not None)
     return str(value) if value is not None else ""
 
 
-def _authors(people: Any) -> list[str]:
+def _authors(people: object) -> list[str]:
     names = []
     for person in people if isinstance(people, list) else []:
         if not isinstance(person, dict):
@@ -55,7 +55,7 @@ def _authors(people: Any) -> list[str]:
     return names
 
 
-def _year(issued: Any) -> int | None:
+def _year(issued: object) -> int | None:
     if isinstance(issued, dict):
         parts = issued.get("date-parts")
         if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:

@@ -68,7 +68,7 @@ def _records(text: str, name: str) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value) if value is not None else ""

@@ -16,17 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from agent.errors import LLMError
 from agent.llm.endpoints import RequestPolicy, as_pairs
-from agent.llm.errors import LLMCallError, classify_error, timeout_error
-from agent.llm.loop import run_sync
+from agent.llm.errors import LLMCallError, classify_error, reply_too_long, timeout_error
+from agent.llm.loop import run_sync  # noqa: F401 - re-exported: callers run async work here
 from agent.llm.structured import (
     METHODS,
     ParseFailure,
@@ -36,11 +34,16 @@ from agent.llm.structured import (
     with_json_hint,
 )
 from agent.llm.tokens import TokenCounter
-from agent.models import Usage
+from agent.models import TokenCount, Usage
 from prompts import load_prompt
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+
     from agent.config import Settings
+
+    ChatInput = tuple[str, str] | BaseMessage  # a (role, content) pair or a langchain message
 
 log = logging.getLogger(__name__)
 OPENAI_URL = "https://api.openai.com/v1"
@@ -79,8 +82,10 @@ class ChatLLM:
         method_store: MethodStore | None = None,
         counter: TokenCounter | None = None,
         policy: RequestPolicy | None = None,
+        max_reply_chars: int | None = None,
     ) -> None:
         self.chat_model, self.model, self.endpoint = chat_model, model, endpoint
+        self.max_reply_chars = max_reply_chars  # longer replies are an error (None: no cap)
         self.prices = prices or {}
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.method_store = method_store
@@ -102,8 +107,9 @@ class ChatLLM:
     def count_prompt(self, messages: Sequence[Message]) -> int:
         return self.counter.count_messages(messages)
 
-    def _usage_of(self, reply: Any, messages: Sequence[Message], raw: str) -> Usage:
+    def _usage_of(self, reply: BaseMessage, messages: Sequence[Message], raw: str) -> Usage:
         meta = getattr(reply, "usage_metadata", None) or {}
+        counted: TokenCount
         if meta.get("input_tokens"):
             t_in, t_out, counted = meta["input_tokens"], meta.get("output_tokens", 0), "api"
         else:
@@ -132,8 +138,8 @@ class ChatLLM:
 
     # -- calls ----------------------------------------------------------------------------------
     async def _invoke(
-        self, runnable: Any, messages: Sequence[Message], tally: Usage, *, retry_5xx: bool
-    ) -> Any:
+        self, runnable: Any, messages: Sequence[ChatInput], tally: Usage, *, retry_5xx: bool
+    ) -> BaseMessage:
         attempt, policy = 0, self.policy
         prompt_tokens = self.count_prompt(as_pairs(messages)) if policy.timeout is not None else 0
         seconds = policy.seconds_for(prompt_tokens)
@@ -142,9 +148,14 @@ class ChatLLM:
             try:
                 async with policy.turn():  # raises what stopped the endpoint while we waited
                     tally.calls += 1
-                    return await runnable.ainvoke(list(messages), **options)
+                    # one deadline for the whole request: the client's timeout is per read, and
+                    # a server sending a byte a second would never trip it
+                    async with asyncio.timeout(seconds):
+                        return await runnable.ainvoke(list(messages), **options)
             except Exception as exc:
-                err = classify_error(exc, url=self.endpoint, model=self.model)
+                err = classify_error(
+                    exc, url=self.endpoint, model=self.model, reply_cap=self.max_reply_chars
+                )
                 fresh = err is not exc  # not an error handed on by policy.turn()
                 if fresh and err.kind == "timeout" and seconds is not None:
                     err = timeout_error(self.endpoint, self.model, policy, prompt_tokens)
@@ -177,10 +188,14 @@ class ChatLLM:
 
     async def _text_reply(
         self, runnable: Any, messages: Sequence[Message]
-    ) -> tuple[Any, str, Usage]:
+    ) -> tuple[BaseMessage, str, Usage]:
         tally = Usage()
         reply = await self._invoke(runnable, messages, tally, retry_5xx=True)
         text = str(reply.content or "")
+        if self.max_reply_chars is not None and len(text) > self.max_reply_chars:
+            err = reply_too_long(self.endpoint, self.model, self.max_reply_chars)
+            err.usage = tally
+            raise err
         usage = self._usage_of(reply, messages, text)
         usage.calls = tally.calls
         return reply, text, usage
@@ -255,7 +270,7 @@ class ChatLLM:
         self,
         runnable: Any,
         msgs: list[Message],
-        reply: Any,
+        reply: BaseMessage,
         schema: type[BaseModel],
         method: str,
         tally: Usage,
@@ -298,17 +313,19 @@ def endpoint_of(settings: Settings) -> str:
     return (settings.llm.base_url or OPENAI_URL).rstrip("/")
 
 
-def build_chat_model(settings: Settings) -> Any:
-    """ChatOpenAI configured from settings; retries are ours (max_retries=0 here)."""
+def build_chat_model(settings: Settings) -> BaseChatModel:
+    """ChatOpenAI configured from settings; retries are ours (max_retries=0 here). Its HTTP
+    client stops reading a reply past ``llm.max_reply_chars`` (agent.sources.body_limits)."""
     from langchain_openai import ChatOpenAI
 
+    from agent.llm.endpoints import bounded_http_client
     from agent.llm.tokens import ensure_offline_bpe
 
     ensure_offline_bpe()  # langchain-openai's own token counting uses tiktoken too
     key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
     kwargs: dict[str, Any] = {}
     if settings.llm.base_url and "api.openai.com" not in settings.llm.base_url:
-        # llama.cpp's server ignores max_completion_tokens (DESIGN §3): also send max_tokens.
+        # llama.cpp's server ignores max_completion_tokens (measured): also send max_tokens.
         kwargs["extra_body"] = {"max_tokens": settings.llm.max_tokens}
     return ChatOpenAI(
         model=settings.llm.model,
@@ -319,6 +336,7 @@ def build_chat_model(settings: Settings) -> Any:
         max_retries=0,
         temperature=settings.llm.temperature,
         max_completion_tokens=settings.llm.max_tokens,
+        http_async_client=bounded_http_client(settings),
         **kwargs,
     )
 
@@ -345,53 +363,5 @@ def make_llm(
         backoff=backoff,
         method_store=method_store,
         policy=policy or RequestPolicy.from_settings(settings, timeout=chat_model is None),
+        max_reply_chars=settings.llm.max_reply_chars,
     )
-
-
-class _Ping(BaseModel):
-    """Reply to a connectivity check."""
-
-    answer: str
-
-
-def check_endpoint(
-    settings: Settings, *, llm: ChatLLM | None = None, method_store: MethodStore | None = None
-) -> dict[str, Any]:
-    """Send one tiny structured request: endpoint, model, method and latency, or the error."""
-    report: dict[str, Any] = {
-        "endpoint": endpoint_of(settings),
-        "model": settings.llm.model,
-        "ok": False,
-    }
-    llm = llm or make_llm(settings, method_store=method_store, backoff=0.5)
-    if llm is None:
-        report.update(
-            error="No LLM endpoint is configured; summaries use the extractive no-model engine.",
-            hint="Set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server "
-            "(Ollama, vLLM, llama.cpp).",
-            kind="not_configured",
-        )
-        return report
-    messages: list[Message] = [
-        ("system", "You answer connectivity checks."),
-        ("user", 'Reply with the JSON object {"answer": "ok"}.'),
-    ]
-    started = time.perf_counter()
-    try:
-        reply = run_sync(llm.astructured(messages, _Ping))
-    except LLMError as err:
-        report.update(
-            error=str(err), hint=err.hint, kind=getattr(err, "kind", "error"),
-            retryable=err.retryable,
-        )  # fmt: skip
-        report["latency_s"] = round(time.perf_counter() - started, 3)
-        return report
-    report.update(
-        ok=True,
-        method=reply.method,
-        latency_s=round(time.perf_counter() - started, 3),
-        tokens_in=reply.usage.tokens_in,
-        tokens_out=reply.usage.tokens_out,
-        usage_from=reply.usage.counted,
-    )
-    return report

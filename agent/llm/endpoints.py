@@ -14,7 +14,7 @@ import contextlib
 import copy
 import ipaddress
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -47,6 +47,31 @@ def as_pairs(messages: Sequence[Any]) -> list[tuple[str, str]]:
     ]
 
 
+#: Wire bytes allowed per character of reply (see reply_byte_cap).
+WIRE_BYTES_PER_CHAR = 20
+
+
+def reply_byte_cap(max_reply_chars: int) -> int:
+    """Bytes read from the wire for one reply of at most ``max_reply_chars`` characters: room
+    for JSON escapes and a streamed reply's ~200 bytes of framing per token."""
+    return max_reply_chars * WIRE_BYTES_PER_CHAR + 65_536
+
+
+def bounded_http_client(settings: Settings) -> Any:
+    """The chat model's async HTTP client: it stops reading a reply past ``llm.max_reply_chars``
+    (on the wire, agent.sources.body_limits); the overall deadline is the request policy's."""
+    import httpx
+
+    from agent.sources.body_limits import async_hook
+
+    cap = reply_byte_cap(settings.llm.max_reply_chars)
+    return httpx.AsyncClient(
+        timeout=settings.llm.timeout,
+        follow_redirects=True,
+        event_hooks={"response": [async_hook(max_bytes=cap)]},
+    )
+
+
 def request_slots(settings: Settings) -> int:
     """LLM requests in flight at once: ``llm.max_concurrency`` when it was set, else 1 for a
     local server (its cores are shared by every request) and the default for a hosted API."""
@@ -57,8 +82,9 @@ def request_slots(settings: Settings) -> int:
 
 class RequestPolicy:
     """How requests go to one endpoint: ``timeout`` seconds plus one per ``prompt_rate`` prompt
-    tokens (None: the chat model's own timeout), at most ``max_concurrency`` at once (None: no
-    limit here), and ``local`` servers get no retry after a timeout."""
+    tokens (None: the chat model's own timeout), an overall deadline for the whole request
+    however slowly the reply arrives, at most ``max_concurrency`` at once (None: no limit
+    here), and ``local`` servers get no retry after a timeout."""
 
     def __init__(
         self,
@@ -86,6 +112,7 @@ class RequestPolicy:
             timeout=settings.llm.timeout if timeout else None,
             local=is_local_endpoint(settings.llm.base_url) if local is None else local,
             max_concurrency=request_slots(settings),
+            prompt_rate=settings.llm.prompt_tokens_per_second,
         )
 
     def seconds_for(self, prompt_tokens: int) -> float | None:
@@ -109,7 +136,7 @@ class RequestPolicy:
             self._stops += 1
             self._stopped = err
 
-    def _slot(self) -> Any:
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[None]:
         if self.max_concurrency is None:
             return contextlib.nullcontext()
         loop = asyncio.get_running_loop()
@@ -118,10 +145,32 @@ class RequestPolicy:
         return self._slots[1]
 
 
+class EndpointCheck(TypedDict, total=False):
+    """What ``check_llm`` reports: the endpoint (credentials masked), model and ``ok``; then the
+    method, latency and tokens of the reply, or the error with its hint and kind."""
+
+    endpoint: Required[str]
+    model: Required[str]
+    ok: Required[bool]
+    method: str
+    latency_s: float
+    tokens_in: int
+    tokens_out: int
+    usage_from: str
+    error: str
+    hint: str
+    kind: str
+    retryable: bool
+
+
 __all__ = [
     "PROMPT_TOKENS_PER_SECOND",
+    "WIRE_BYTES_PER_CHAR",
+    "EndpointCheck",
     "RequestPolicy",
     "as_pairs",
+    "bounded_http_client",
     "is_local_endpoint",
+    "reply_byte_cap",
     "request_slots",
 ]

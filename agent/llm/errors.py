@@ -68,6 +68,13 @@ class LLMCallError(LLMError):
 _URL_HINT = "Start the server, or fix OPENAI_BASE_URL (the llm_base_url setting)."
 
 
+def _shown(url: str) -> str:
+    """The endpoint as messages name it: a login or key written into it masked."""
+    from agent.config.secrets import mask_url
+
+    return mask_url(url)
+
+
 def base_url_hint(url: str) -> str:
     """How to point paperbrief at the API rather than at a web page on the same server."""
     root = url.rstrip("/")
@@ -80,6 +87,7 @@ def base_url_hint(url: str) -> str:
 
 def timeout_error(url: str, model: str, policy: RequestPolicy, prompt_tokens: int) -> LLMCallError:
     """A timeout as the user should read it: how long was allowed, and what to set."""
+    url = _shown(url)
     base, local = policy.timeout or 0.0, policy.local
     seconds = policy.seconds_for(prompt_tokens) or base
     message = (
@@ -112,12 +120,36 @@ def _local_timeout_hint(setting: str) -> str:
     )
 
 
-def classify_error(exc: BaseException, *, url: str, model: str) -> LLMCallError:
-    """Turn an openai/httpx exception into a precise, actionable LLMCallError."""
+def reply_too_long(url: str, model: str, max_chars: int | None) -> LLMCallError:
+    """A reply past ``llm.max_reply_chars``: reading it stopped there."""
+    cap = f"{max_chars:,} characters" if max_chars is not None else "the size cap"
+    return LLMCallError(
+        f"The reply from the LLM endpoint {_shown(url)} (model {model}) is longer than {cap} "
+        "(llm.max_reply_chars): paperbrief stopped reading it.",
+        kind="output",
+        hint="A reply this long is a misbehaving server or model: lower PAPERBRIEF_LLM__MAX_TOKENS"
+        " or check the server; if you do want such replies, raise "
+        "PAPERBRIEF_LLM__MAX_REPLY_CHARS.",
+    )
+
+
+def classify_error(
+    exc: BaseException, *, url: str, model: str, reply_cap: int | None = None
+) -> LLMCallError:
+    """Turn an openai/httpx exception into a precise, actionable LLMCallError; ``reply_cap``
+    is the ``llm.max_reply_chars`` a reply too large for (agent.sources.body_limits) passed."""
     import openai
+
+    from agent.sources.body_limits import BodyTooLarge, BodyTooSlow, found
 
     if isinstance(exc, LLMCallError):
         return exc
+    if found(exc, BodyTooLarge) is not None:
+        return reply_too_long(url, model, reply_cap)
+    slow = found(exc, BodyTooSlow)
+    if slow is not None:
+        exc = TimeoutError(str(slow))  # a timeout, whatever the client wrapped it in
+    url = _shown(url)
     if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | TimeoutError):
         local = is_local_endpoint(url)
         return LLMCallError(
@@ -260,4 +292,11 @@ def _root_cause(exc: BaseException) -> str:
     return (str(exc) or type(exc).__name__).rstrip(".")
 
 
-__all__ = ["ErrorKind", "LLMCallError", "base_url_hint", "classify_error", "timeout_error"]
+__all__ = [
+    "ErrorKind",
+    "LLMCallError",
+    "base_url_hint",
+    "classify_error",
+    "reply_too_long",
+    "timeout_error",
+]

@@ -1,7 +1,7 @@
 """Structured output that works on every OpenAI-compatible server.
 
-Methods, tried in order until one is accepted by the endpoint (DESIGN §3: llama.cpp rejects
-``json_schema`` with HTTP 500 but honours forced function calling):
+Methods, tried in order until one is accepted by the endpoint (measured: llama.cpp's server
+rejects ``json_schema`` with HTTP 500 but honours forced function calling):
 
 1. ``json_schema``      response_format = {"type": "json_schema", ...}
 2. ``function_calling`` one tool + tool_choice forcing it
@@ -17,11 +17,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from agent.errors import ParseFailure
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
 
 METHODS = ("json_schema", "function_calling", "json_mode")
 
@@ -49,7 +54,9 @@ def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     return out
 
 
-def bind_method(chat_model: Any, method: str, schema: type[BaseModel]) -> Any:
+def bind_method(
+    chat_model: BaseChatModel, method: str, schema: type[BaseModel]
+) -> Runnable[LanguageModelInput, BaseMessage]:
     """The chat model bound so that its reply comes back in ``method``'s shape."""
     name = schema.__name__
     params = schema_of(schema)
@@ -92,7 +99,7 @@ def with_json_hint(
     return out
 
 
-def raw_reply(message: Any) -> str:
+def raw_reply(message: BaseMessage) -> str:
     """The text the model produced: tool-call arguments if any, else the content."""
     for call in getattr(message, "tool_calls", None) or []:
         return json.dumps(call.get("args", {}))
@@ -134,7 +141,7 @@ def extract_json(text: str) -> Any:
     raise ValueError("the reply is not valid JSON")
 
 
-def parse_reply(message: Any, schema: type[BaseModel]) -> BaseModel:
+def parse_reply(message: BaseMessage, schema: type[BaseModel]) -> BaseModel:
     """Validate a reply against ``schema`` or raise ParseFailure saying what is wrong."""
     raw = raw_reply(message)
     try:

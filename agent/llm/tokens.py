@@ -17,9 +17,12 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from tiktoken import Encoding
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ def encoding_for_model(model: str) -> str:
     return DEFAULT_ENCODING
 
 
-def get_encoding(name: str = DEFAULT_ENCODING, cache_dir: Path | None = None) -> Any:
+def get_encoding(name: str = DEFAULT_ENCODING, cache_dir: Path | None = None) -> Encoding:
     ensure_offline_bpe(cache_dir)
     import tiktoken
 

@@ -19,6 +19,7 @@ from agent.models import RunReport
 
 if TYPE_CHECKING:
     from agent.digest.models import Digest
+    from agent.models import Paper
     from agent.pipeline import PaperAgent, Progress
     from agent.qa.models import Answer
 
@@ -94,7 +95,7 @@ def run_demo(agent: PaperAgent, *, progress: Progress | None = None) -> DemoResu
     )
 
 
-def _papers(agent: PaperAgent):
+def _papers(agent: PaperAgent) -> list[Paper]:
     from agent.models import Paper
 
     return [Paper.model_validate(r) for r in agent.store.list_papers()]

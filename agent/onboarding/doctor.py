@@ -70,11 +70,13 @@ def _run(name: str, fn: Callable[[PaperAgent], str], agent: PaperAgent) -> Check
         detail, status, fix = str(exc), CheckStatus.FAIL, exc.hint
     except Exception as exc:  # a doctor reports, it does not crash
         detail, status, fix = f"{type(exc).__name__}: {exc}", CheckStatus.FAIL, ""
-    return Check(
+    from agent.config.secrets import mask_url
+
+    return Check(  # details quote URLs (endpoints, feeds): their credentials masked
         name=name,
         status=status,
-        detail=detail,
-        fix=fix,
+        detail=mask_url(detail),
+        fix=mask_url(fix),
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -129,7 +131,7 @@ def _bm25(agent: PaperAgent) -> str:
 
 
 def _llm(agent: PaperAgent) -> str:
-    from agent.llm.chat import check_endpoint
+    from agent.llm.check import check_endpoint
 
     if not agent.settings.llm_enabled:
         raise _Outcome(
@@ -152,8 +154,8 @@ def _smtp(agent: PaperAgent) -> str:
     if not agent.settings.smtp.host:
         raise _Outcome(
             CheckStatus.SKIPPED,
-            "no smtp_host: digests are written to files, not e-mailed",
-            "Set smtp_host, smtp_security, smtp_user, smtp_from (config; `paperbrief init` "
+            "no `[smtp] host`: digests are written to files, not e-mailed",
+            "Set host, security, user and from_addr under [smtp] (config; `paperbrief init` "
             "asks for them) and PAPERBRIEF_SMTP_PASSWORD (env).",
         )
     config = SmtpConfig.from_settings(agent.settings)
@@ -161,12 +163,12 @@ def _smtp(agent: PaperAgent) -> str:
     if config.user:
         done = f"{config.label}: connected and logged in as {config.user} (nothing sent)"
     else:
-        done = f"{config.label}: connected; no login tried, as smtp_user is not set (nothing sent)"
+        done = f"{config.label}: connected; no login tried, `[smtp] user` is not set (nothing sent)"
     if not agent.settings.smtp.to:
         raise _Outcome(
             CheckStatus.WARN,
-            done + ", but email_to is empty: `paperbrief run` will save digests, not mail them",
-            "Set email_to in the config, or pass --email to `paperbrief run`.",
+            done + ", but `[smtp] to` is empty: `paperbrief run` will save digests, not mail them",
+            "Set `to` under [smtp] in the config, or pass --email to `paperbrief run`.",
         )
     return done
 

@@ -2,7 +2,7 @@
 item, keep it under the profile; list and remove.
 
 Library items are the strongest signal of taste a reader can give in one step, and they never
-become "new papers": they live beside the store (``store.reader_signals``), not in Chroma.
+become "new papers": they live beside the store (``store.state.reader_signals``), not in Chroma.
 A line of an id list that names only an id takes its title and abstract from the store when the
 paper is there, else from arXiv (one ``id_list`` request per 100 ids); what neither knows is
 reported as skipped, with the reason.
@@ -13,17 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from agent.errors import InputError
 
 if TYPE_CHECKING:
+    from agent.config import Settings
     from agent.library.models import LibraryItem
+    from agent.sources.http import HttpClient
     from store import PaperStore
-    from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals, StoredItem
+    from store.embedding.embedders import Embedder
+    from store.seams import ReaderSignals, StoredItem
 
 _SPACE = re.compile(r"\W+")
 # Fields a re-imported entry takes from the stored one when its own are empty.
@@ -111,6 +113,16 @@ Signature = tuple[str, str]
 # arXiv ids -> (id, title, abstract) of the papers arXiv knows; raises PaperbriefError when
 # arXiv cannot be asked.
 Lookup = Callable[[list[str]], list[tuple[str, str, str]]]
+
+
+def lookup_arxiv(
+    arxiv_ids: list[str], settings: Settings, http: HttpClient
+) -> list[tuple[str, str, str]]:
+    """Title and abstract of id-only library lines, from arXiv's API (rate rules kept)."""
+    from agent.sources.arxiv_api import ArxivApiSource
+
+    papers = ArxivApiSource(settings, http).lookup(arxiv_ids)
+    return [(p.id, p.title, p.abstract) for p in papers]
 
 
 def _signatures(arxiv_id: str | None, doi: str | None, title: str | None) -> list[Signature]:
@@ -292,9 +304,17 @@ class LibrarySync(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict, description="file -> what went wrong")
 
 
+class MetaStore(Protocol):
+    """Where each configured file's last imported hash is kept (the store's state)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
 def sync_library_files(
-    paths: Sequence[Path], *, profile: str, state: Any, do_import: Callable[[Path], LibraryImport]
-) -> LibrarySync:
+    paths: Sequence[Path], *, profile: str, state: MetaStore,
+    do_import: Callable[[Path], LibraryImport],
+) -> LibrarySync:  # fmt: skip
     """Re-import each configured file whose bytes changed since its last import.
 
     A file that is missing or broken is reported, not raised: the profile keeps the library it
@@ -304,10 +324,11 @@ def sync_library_files(
     import hashlib
 
     from agent.errors import PaperbriefError
+    from store.state import meta_keys
 
     sync = LibrarySync()
     for path in paths:
-        key = f"library_file:{profile}:{Path(path).expanduser().resolve()}"
+        key = meta_keys.library_file(profile, Path(path).expanduser().resolve())
         try:
             digest = hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()
         except OSError as exc:

@@ -4,20 +4,35 @@ liked, papers rated down as disliked, each with the reader-facing reason it will
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
-from agent.digest.ranking import ReaderSignal
 from agent.errors import InputError
 
 if TYPE_CHECKING:
     from store import PaperStore
-    from store.embedder import Embedder
-    from store.reader_signals import ReaderSignals, StoredItem
+    from store.embedding.embedders import Embedder
+    from store.seams import ReaderSignals, StoredItem
 
 TITLE_IN_REASON = 70
+
+
+@dataclass
+class ReaderSignal:
+    """What the reader likes and dislikes, as unit vectors with a label each."""
+
+    liked: np.ndarray  # (m, d) library items and papers rated up
+    liked_labels: list[str] = field(default_factory=list)  # "close to *X* in your library"
+    disliked: np.ndarray | None = None  # papers rated down
+    disliked_labels: list[str] = field(default_factory=list)
+    rated: dict[str, int] = field(default_factory=dict)  # paper id -> +1 / -1
+
+    @property
+    def size(self) -> int:
+        return len(self.liked)
 
 
 class Rating(BaseModel):

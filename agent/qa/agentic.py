@@ -27,6 +27,11 @@ from agent.qa.stream import MarkerFilter, OnDelta, stream_reply, text_of, usage_
 from prompts import load_prompt
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from langchain_core.messages import BaseMessage
+    from langchain_core.messages import ToolCall as ModelToolCall
+
     from agent.llm.chat import ChatLLM
 
 log = logging.getLogger(__name__)
@@ -98,9 +103,10 @@ class ToolRunner:
     filters: Filters
     on_tool_call: Callable[[ToolCall], None] | None = None
 
-    def run(self, round_no: int, call: dict[str, Any]) -> tuple[str, ToolCall]:
+    def run(self, round_no: int, call: ModelToolCall) -> tuple[str, ToolCall]:
         name = str(call.get("name") or "")
-        args = call.get("args") if isinstance(call.get("args"), dict) else {}
+        given = call.get("args")
+        args: dict[str, Any] = given if isinstance(given, dict) else {}
         record = ToolCall(round=round_no, name=name, args=dict(args))
         started = time.perf_counter()
         try:
@@ -132,7 +138,7 @@ class ToolRunner:
         )
         return self.ctx.add_hits(hits)
 
-    def _narrower_since(self, asked: Any) -> Any:
+    def _narrower_since(self, asked: object) -> datetime | None:
         """The later of the user's window start and the model's: the model may only narrow."""
         mine = parse_since(self.filters.since)
         theirs = parse_since(str(asked)) if asked else None
@@ -171,7 +177,7 @@ async def agentic_answer(
         refusal_marker=REFUSAL_MARKER,
         max_rounds=max_rounds,
     )
-    messages: list[Any] = [SystemMessage(system.strip()), HumanMessage(user.strip())]
+    messages: list[BaseMessage] = [SystemMessage(system.strip()), HumanMessage(user.strip())]
     total = Usage()
     result = AgenticResult(text="", usage=total)
     with_tools = llm.chat_model.bind_tools(TOOLS)
@@ -207,7 +213,7 @@ async def agentic_answer(
 
 
 async def _call(
-    llm: ChatLLM, runnable: Any, messages: list[Any], gate: MarkerFilter | None
+    llm: ChatLLM, runnable: Any, messages: list[BaseMessage], gate: MarkerFilter | None
 ) -> tuple[Any, Usage]:
     if gate is not None:
         return await stream_reply(llm, runnable, messages, gate)
@@ -216,7 +222,7 @@ async def _call(
     return reply, usage_of(llm, reply, messages, _raw(reply), tally.calls)
 
 
-def _raw(reply: Any) -> str:
+def _raw(reply: BaseMessage) -> str:
     calls = getattr(reply, "tool_calls", None) or []
     return text_of(reply) + "".join(json.dumps(c.get("args", {})) for c in calls)
 

@@ -39,7 +39,7 @@ class Verdict:
     usage: Usage
 
 
-def _word(token: Any) -> str:
+def _word(token: object) -> str:
     match = _WORD.search(str(token or ""))
     return match.group(0).upper() if match else ""
 

@@ -20,7 +20,6 @@ from agent.models import Usage
 from agent.qa.context import Since
 from agent.qa.models import Answer, Citation, ToolCall
 from agent.qa.stream import OnDelta
-from agent.storage import store_errors
 from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
@@ -132,8 +131,7 @@ class ChatSession:
         stream: OnDelta | None = None,
         on_tool_call: Callable[[ToolCall], None] | None = None,
     ) -> Answer:
-        with store_errors():  # the session is public: prompt and store errors leave it as ours
-            return await self._aask(question, stream=stream, on_tool_call=on_tool_call)
+        return await self._aask(question, stream=stream, on_tool_call=on_tool_call)
 
     async def _aask(
         self,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.config import AskSettings
 from agent.models import Usage
@@ -50,7 +50,8 @@ from agent.qa.context import (
     weak_evidence,
 )
 from agent.qa.extractive import EXTRACTIVE_NOTICE, extractive_answer
-from agent.qa.models import Answer, ToolCall
+from agent.qa.models import Answer, Citation, RefusalReason, ToolCall
+from agent.qa.planted import withhold_planted
 from agent.qa.stream import MarkerFilter, OnDelta, stream_reply
 from agent.summaries.faithfulness import ungrounded_facts
 from prompts import load_prompt
@@ -133,18 +134,17 @@ class QAEngine:
         on_tool_call: Callable[[ToolCall], None] | None = None,
     ) -> Answer:
         """Answer ``question`` from the store (see the module docstring)."""
-        kwargs: dict[str, Any] = dict(
-            since=since, k=k, category=category, source=source, stream=stream,
-            agentic=agentic, on_tool_call=on_tool_call,
-        )  # fmt: skip
         if self.llm is None:
-            answer = self._extractive(question, **_retrieval_args(kwargs))
+            answer = self._extractive(question, since=since, k=k, category=category, source=source)
             if stream:
                 stream(answer.answer)
             return answer
         from agent.llm.chat import run_sync
 
-        return run_sync(self.aask(question, **kwargs))
+        return run_sync(self.aask(
+            question, since=since, k=k, category=category, source=source, stream=stream,
+            agentic=agentic, on_tool_call=on_tool_call,
+        ))  # fmt: skip
 
     async def aask(
         self,
@@ -248,7 +248,9 @@ class QAEngine:
             self._refuse(answer, ctx, filters, "weak_evidence")
         return ctx, answer
 
-    def _refuse(self, answer: Answer, ctx: Context, filters: Filters, reason: Any) -> Answer:
+    def _refuse(
+        self, answer: Answer, ctx: Context, filters: Filters, reason: RefusalReason
+    ) -> Answer:
         closest = ctx.entries[:CLOSEST_SHOWN]
         answer.answer = refusal_text(closest, filters)
         answer.citations = list(closest)
@@ -292,11 +294,13 @@ class QAEngine:
             answer.flagged = "The model returned an empty answer."
             return self._refuse(answer, ctx, filters, "model")
         check = check_citations(text, ctx.numbers)
-        answer.answer = check.text
+        # what obeys an instruction planted in a paper (a login link, "enter your password")
+        # is withheld, as summarize rejects it: the reader sees why, not the request
+        answer.answer, planted = withhold_planted(check.text, ctx.render())
         answer.citations = ctx.citations(check.cited)
         answer.removed_citations = check.removed
-        flags = [check.flagged] if check.flagged else []
-        facts = ungrounded_facts(check.text, ctx.render())
+        flags = [f for f in (planted, check.flagged) if f]
+        facts = ungrounded_facts(answer.answer, ctx.render())
         if facts:
             # A figure the papers do not give is most often the question's own premise echoed
             # back ("ImageNet 512x512" when the paper reports 256x256): the reader must know.
@@ -337,7 +341,7 @@ class QAEngine:
         answer.flagged = check.flagged
         return answer
 
-    def _extractive_papers(self, ctx: Context) -> list[Any]:
+    def _extractive_papers(self, ctx: Context) -> list[Citation]:
         """Papers worth quoting: the top-ranked one, then lower-ranked ones only while their
         evidence (cosine, or term coverage) stays close to the best (quoting weaker papers costs
         citation precision)."""
@@ -355,10 +359,6 @@ class QAEngine:
             or (c.coverage is not None and c.coverage >= cov_floor)
         ]
         return top + more
-
-
-def _retrieval_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: kwargs[k] for k in ("since", "k", "category", "source")}
 
 
 __all__ = [

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 from agent.qa.context import md_escape
 from agent.summaries.extractive import clean_text, split_sentences
@@ -42,13 +43,17 @@ _QUESTION_WORDS = frozenset(
 @cache
 def _stopwords() -> frozenset[str]:
     # bm25s's list, without importing bm25s (its __init__ imports scipy: 0.2-0.6 s of `ask`)
-    from store.bm25_tokens import english_stopwords
+    from store.bm25.tokens import english_stopwords
 
     return english_stopwords() | _QUESTION_WORDS
 
 
+class _Stemmer(Protocol):  # PyStemmer's Stemmer (untyped)
+    def stemWords(self, words: list[str]) -> list[str]: ...
+
+
 @cache
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> _Stemmer:
     import Stemmer
 
     return Stemmer.Stemmer("english")

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from agent.models import Paper, Usage
 
 Engine = Literal["llm", "extractive"]
+#: Why an answer was refused: too little evidence, no papers, the answerability check, the model.
+RefusalReason = Literal["weak_evidence", "no_papers", "not_answerable", "model"]
 
 
 class Citation(BaseModel):
@@ -107,7 +109,7 @@ class Answer(BaseModel):
     answerable_log_odds: float | None = Field(
         None, description="the model's log-odds that the top paper reports what was asked"
     )
-    refusal_reason: Literal["weak_evidence", "no_papers", "not_answerable", "model"] | None = None
+    refusal_reason: RefusalReason | None = None
     notice: str | None = Field(None, description="a label shown with the answer (extractive)")
 
     @property

@@ -14,19 +14,21 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent.llm.errors import classify_error
-from agent.models import Usage
+from agent.llm.errors import classify_error, reply_too_long, timeout_error
+from agent.models import TokenCount, Usage
 from agent.qa.context import REFUSAL_MARKER
 
 if TYPE_CHECKING:
-    from agent.llm.chat import ChatLLM
+    from langchain_core.messages import BaseMessage
+
+    from agent.llm.chat import ChatInput, ChatLLM
 
 log = logging.getLogger(__name__)
 
 OnDelta = Callable[[str], None]
 
 
-def message_pairs(messages: Sequence[Any]) -> list[tuple[str, str]]:
+def message_pairs(messages: Sequence[ChatInput]) -> list[tuple[str, str]]:
     """(role, content) pairs of tuples or langchain messages, for token counting."""
     pairs = []
     for m in messages:
@@ -41,16 +43,19 @@ def message_pairs(messages: Sequence[Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def text_of(message: Any) -> str:
+def text_of(message: BaseMessage | None) -> str:
     content = getattr(message, "content", "") if message is not None else ""
     if isinstance(content, list):
         content = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
     return str(content or "")
 
 
-def usage_of(llm: ChatLLM, reply: Any, messages: Sequence[Any], text: str, calls: int) -> Usage:
+def usage_of(
+    llm: ChatLLM, reply: BaseMessage | None, messages: Sequence[ChatInput], text: str, calls: int
+) -> Usage:
     """The endpoint's token counts when it sent them, else tiktoken's; priced by the settings."""
     meta = getattr(reply, "usage_metadata", None) or {}
+    counted: TokenCount
     if meta.get("input_tokens"):
         t_in, t_out, counted = meta["input_tokens"], meta.get("output_tokens", 0), "api"
     else:
@@ -62,11 +67,15 @@ def usage_of(llm: ChatLLM, reply: Any, messages: Sequence[Any], text: str, calls
 
 
 async def stream_reply(
-    llm: ChatLLM, runnable: Any, messages: Sequence[Any], on_delta: OnDelta
+    llm: ChatLLM, runnable: Any, messages: Sequence[ChatInput], on_delta: OnDelta
 ) -> tuple[Any, Usage]:
     """Stream ``runnable``'s reply, calling ``on_delta`` per text piece; return the whole
     message (tool calls merged) and its usage."""
     kwargs = {"stream_usage": True} if hasattr(llm.chat_model, "stream_usage") else {}
+    policy = llm.policy
+    prompt_tokens = llm.count_prompt(message_pairs(messages)) if policy.timeout is not None else 0
+    seconds = policy.seconds_for(prompt_tokens)  # the whole stream's deadline (None: none)
+    cap = llm.max_reply_chars
     attempt = 0
     calls = 0
     while True:
@@ -74,21 +83,28 @@ async def stream_reply(
         started = False
         full: Any = None
         try:
-            async for chunk in runnable.astream(list(messages), **kwargs):
-                full = chunk if full is None else full + chunk
-                piece = text_of(chunk)
-                if piece:
-                    started = True
-                    on_delta(piece)
+            shown = 0
+            async with asyncio.timeout(seconds):
+                async for chunk in runnable.astream(list(messages), **kwargs):
+                    full = chunk if full is None else full + chunk
+                    piece = text_of(chunk)
+                    shown += len(piece)
+                    if cap is not None and shown > cap:  # stop reading; show nothing past it
+                        raise reply_too_long(llm.endpoint, llm.model, cap)
+                    if piece:
+                        started = True
+                        on_delta(piece)
             return full, usage_of(llm, full, messages, text_of(full), calls)
         except Exception as exc:
-            err = classify_error(exc, url=llm.endpoint, model=llm.model)
+            err = classify_error(exc, url=llm.endpoint, model=llm.model, reply_cap=cap)
+            if err.kind == "timeout" and seconds is not None:
+                err = timeout_error(llm.endpoint, llm.model, policy, prompt_tokens)
             retry = (
                 err.retryable and err.kind in ("rate_limit", "timeout", "server") and not started
             )
             if not retry or attempt >= llm.max_retries:
                 err.usage = Usage(calls=calls)
-                raise err from exc
+                raise err from (exc if err is not exc else None)
             delay = err.retry_after or llm.backoff * 2**attempt * (0.75 + random.random() / 2)
             delay = min(delay, llm.max_backoff)
             log.info("LLM stream %s (attempt %d); retrying in %.2fs", err.kind, attempt + 1, delay)

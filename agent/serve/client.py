@@ -41,7 +41,7 @@ def ask_daemon(
     args: dict[str, Any],
     *,
     on_event: Callable[[dict[str, Any]], None] | None = None,
-) -> Any | None:
+) -> dict[str, Any] | None:
     """The result of ``op`` from the daemon serving this home, config file (``config``: the
     ``--config`` given, None for the default lookup) and settings, or None: then answer
     in-process (logged at debug). A PaperbriefError the command raised comes back raised."""

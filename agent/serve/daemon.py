@@ -27,12 +27,18 @@ import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
+from io import BufferedIOBase
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from agent.errors import ConfigError, LockedError, PaperbriefError
 from agent.serve import protocol
 from agent.serve.warm import WarmAgent
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from agent.pipeline import PaperAgent
+    from agent.qa.models import ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +168,10 @@ class Daemon:
             return protocol.unavailable_reply(f"unknown operation {op!r}")
         try:
             with self.warm.use() as agent:
-                why = self._mismatch(request, agent.settings)
-                if why:
-                    log.debug("not serving a client: %s", why)
-                    return protocol.unavailable_reply(why)
+                mismatch = self._mismatch(request, agent.settings)
+                if mismatch:
+                    log.debug("not serving a client: %s", mismatch)
+                    return protocol.unavailable_reply(mismatch)
                 try:
                     return {"ok": True, "result": _OPS[op](agent, request.get("args") or {}, emit)}
                 except PaperbriefError as exc:
@@ -176,7 +182,7 @@ class Daemon:
             log.warning("cannot serve: %s", exc)
             return protocol.unavailable_reply(f"daemon not ready: {exc}")
 
-    def _mismatch(self, request: dict[str, Any], settings: Any) -> str | None:
+    def _mismatch(self, request: dict[str, Any], settings: Settings) -> str | None:
         if request.get("home") != self.home or protocol.home_of(settings) != self.home:
             return f"another home ({request.get('home')!r}; this daemon serves {self.home!r})"
         if request.get("config") != self.config:
@@ -189,7 +195,7 @@ class Daemon:
 
 
 # --- operations ---------------------------------------------------------------------------------
-def _search(agent: Any, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
+def _search(agent: PaperAgent, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
     hits = agent.search(
         str(args.get("query", "")),
         k=int(args.get("k", 10)),
@@ -203,11 +209,11 @@ def _search(agent: Any, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
     return {"hits": [h.model_dump(mode="json") for h in hits], "empty_store": empty}
 
 
-def _ask(agent: Any, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
+def _ask(agent: PaperAgent, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
     def on_delta(text: str) -> None:
         emit({"event": "delta", "text": text})
 
-    def on_tool_call(call: Any) -> None:
+    def on_tool_call(call: ToolCall) -> None:
         emit({"event": "tool_call", "call": call.model_dump(mode="json")})
 
     answer = agent.ask(
@@ -223,7 +229,7 @@ def _ask(agent: Any, args: dict[str, Any], emit: Emit) -> dict[str, Any]:
     return {"answer": answer.model_dump(mode="json")}
 
 
-_OPS: dict[str, Callable[[Any, dict[str, Any], Emit], dict[str, Any]]] = {
+_OPS: dict[str, Callable[[PaperAgent, dict[str, Any], Emit], dict[str, Any]]] = {
     "search": _search,
     "ask": _ask,
 }
@@ -257,7 +263,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Sender:
     """Writes JSON lines to one client; a client that hung up is noted, not an error."""
 
-    def __init__(self, wfile: BinaryIO) -> None:
+    def __init__(self, wfile: BufferedIOBase) -> None:
         self.wfile = wfile
         self.gone = False
 
@@ -279,12 +285,13 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str, daemon: Daemon) -> None:
         self.daemon = daemon
+        self.path = path
         super().__init__(path, _Handler)
 
     def server_bind(self) -> None:
         with _umask(0o177):
-            self.socket.bind(self.server_address)
-        os.chmod(self.server_address, 0o600)  # whatever the umask did, say so explicitly
+            self.socket.bind(self.path)
+        os.chmod(self.path, 0o600)  # whatever the umask did, say so explicitly
 
 
 @contextlib.contextmanager
@@ -297,7 +304,7 @@ def _umask(mask: int) -> Iterator[None]:
 
 
 def serve_daemon(
-    load: Callable[[], Any], config: Path | str | None, *, on_ready: Callable[[Path], None]
+    load: Callable[[], Settings], config: Path | str | None, *, on_ready: Callable[[Path], None]
 ) -> None:
     """`paperbrief serve`: claim the socket, warm up, answer until Ctrl-C or SIGTERM.
 

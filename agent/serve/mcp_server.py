@@ -13,7 +13,7 @@ PaperbriefError becomes a tool error carrying its hint: bad input never ends the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -261,7 +261,7 @@ def build_server(warm: WarmAgent, *, allow_writes: bool = False) -> MCPServer[An
     return server
 
 
-def _describe(fn: Any) -> str:
+def _describe(fn: Callable[..., object]) -> str:
     doc = " ".join((fn.__doc__ or "").split())
     return f"{doc} {UNTRUSTED_NOTE}"
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 from agent.models import Paper
 from agent.sources._ids import arxiv_abs_url, arxiv_pdf_url, clean_text, paper_key
 from agent.sources._xml import parse_datetime
+from agent.sources.base import INPUT_NOTES
 
 # Canonical field -> accepted column names (compared lower-cased, spaces/dashes as "_").
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -73,7 +75,7 @@ def parse_loose_date(text: str | None) -> datetime | None:
     return None
 
 
-def split_names(value: Any) -> list[str]:
+def split_names(value: object) -> list[str]:
     """Authors as a list, or one string separated by ';' (preferred) or ','."""
     if isinstance(value, list):
         names = [v.get("name", "") if isinstance(v, dict) else str(v) for v in value]
@@ -85,7 +87,7 @@ def split_names(value: Any) -> list[str]:
     return [n for name in names if (n := clean_text(name))]
 
 
-def split_categories(value: Any) -> list[str]:
+def split_categories(value: object) -> list[str]:
     if isinstance(value, list):
         items = [str(v) for v in value]
     elif isinstance(value, str):
@@ -95,12 +97,37 @@ def split_categories(value: Any) -> list[str]:
     return [c for item in items if (c := item.strip())]
 
 
-def _as_text(value: Any) -> str | None:
+def _as_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     return str(value)
+
+
+def _text_field(value: object, field: str) -> str | None:
+    """A title or abstract as given: text, or Crossref's one-string list (``["Title"]``);
+    ValueError for anything else, which turning into text would only garble."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]
+    kinds = ((bool, "true/false"), (int | float, "a number"), (list, "a list"), (dict, "an object"))
+    kind = next((name for types, name in kinds if isinstance(value, types)), type(value).__name__)
+    raise ValueError(f"{field} is {kind}, not text")
+
+
+def _visible(text: str | None) -> tuple[str | None, list[str]]:
+    """``text`` without invisible format characters (zero-width spaces, joiners, BOMs, bidi
+    marks: Unicode category Cf), and the code points taken out."""
+    if not text:
+        return text, []
+    gone = [c for c in text if unicodedata.category(c) == "Cf"]
+    if not gone:
+        return text, []
+    return "".join(c for c in text if unicodedata.category(c) != "Cf"), [
+        f"U+{ord(c):04X}" for c in dict.fromkeys(gone)
+    ]
 
 
 _OWN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
@@ -109,16 +136,22 @@ _OWN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 def record_to_paper(record: dict[str, Any], *, source: str) -> Paper:
     """ValueError (naming the field) when title or abstract is missing."""
     fields = canonical(record)
-    title = clean_text(_as_text(fields.get("title")))
-    abstract = clean_text(_as_text(fields.get("abstract")))
+    title = clean_text(_text_field(fields.get("title"), "title"))
+    abstract = clean_text(_text_field(fields.get("abstract"), "abstract"))
     if not title:
         raise ValueError("no title")
     if not abstract:
         raise ValueError(f"{title[:60]!r} has no abstract")
-    url = _as_text(fields.get("url"))
-    doi = _as_text(fields.get("doi"))
-    raw_id = _as_text(fields.get("id"))
+    invisible: list[str] = []
+    seen: dict[str, str | None] = {}
+    for name in ("id", "doi", "url"):  # an invisible character would cut an id short
+        text = _as_text(fields.get(name))
+        seen[name], gone = _visible(text)
+        if gone:
+            invisible.append(f"the {name} {text!r} held invisible characters ({', '.join(gone)})")
+    url, doi, raw_id = seen["url"], seen["doi"], seen["id"]
     paper_id, version = paper_key(raw_id, doi and f"doi:{doi}", url, title=title)
+    notes = [f"{note}, taken out: read as {paper_id}" for note in invisible]
     is_arxiv = not paper_id.startswith(("doi:", "sha:"))
     if paper_id.startswith("sha:") and raw_id and _OWN_ID.fullmatch(raw_id.strip()):
         # The file's own id is as stable as a title hash and is what its author will search for.
@@ -127,6 +160,13 @@ def record_to_paper(record: dict[str, Any], *, source: str) -> Paper:
     extra: dict[str, Any] = {}
     if doi:
         extra["doi"] = doi.strip()
+    date_text = _as_text(fields.get("date"))
+    published = parse_loose_date(date_text)
+    if date_text and date_text.strip() and published is None:
+        notes.append(f"the date {date_text.strip()[:80]!r} is not one paperbrief can read; the "
+                     "paper is stored undated")  # fmt: skip
+    if notes:
+        extra[INPUT_NOTES] = [f"{paper_id}: {note}." for note in notes]
     return Paper(
         id=paper_id,
         version=version,
@@ -135,7 +175,7 @@ def record_to_paper(record: dict[str, Any], *, source: str) -> Paper:
         authors=split_names(fields.get("authors")),
         categories=categories,
         primary_category=categories[0] if categories else None,
-        published=parse_loose_date(_as_text(fields.get("date"))),
+        published=published,
         source=source,
         url=url or (arxiv_abs_url(paper_id) if is_arxiv else None),
         pdf_url=arxiv_pdf_url(paper_id, version) if is_arxiv else None,

@@ -33,13 +33,41 @@ def file_error(path: Path, problem: str, hint: str) -> InputError:
 
 
 _fail = file_error
+_JUNK_HINT = (
+    "Give one JSON object per paper with title and abstract fields: is this the right file?"
+)
+_NUL_HINT = "Give the papers as JSON Lines, CSV, JSON, an Atom/RSS feed or plain text."
+
+
+def load_json(text: str, path: Path, where: str = "the file") -> Any:
+    """``json.loads(text)``; JSON no paper list holds (nested past Python's recursion limit,
+    a number thousands of digits long) is the file's InputError. JSONDecodeError passes on."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        problem = f"{where} is JSON nested too deeply to read (thousands of brackets)."
+        raise file_error(path, problem, _JUNK_HINT) from None
+    except ValueError as exc:  # int() of a 5,000-digit number
+        raise file_error(
+            path, f"{where} holds a number too long to read ({exc}).", _JUNK_HINT
+        ) from None
+
+
+def check_text(text: str, path: Path, line: int | None = None) -> None:
+    """InputError for text holding NUL bytes: binary data, not a list of papers."""
+    if "\x00" in text:
+        where = f" (line {line})" if line is not None else ""
+        problem = f"contains NUL bytes{where}: this is a binary file, not a list of papers."
+        raise file_error(path, problem, _NUL_HINT)
 
 
 def jsonl_object(line: str, number: int, path: Path, last: Callable[[], bool]) -> dict[str, Any]:
     """One JSON Lines line as its object (with ``__line__``); ``last()`` says whether no line
     follows, so a broken last line is reported as a truncated file."""
     try:
-        obj = json.loads(line)
+        obj = load_json(line, path, f"line {number}")
     except json.JSONDecodeError as exc:
         cut = " (the file looks truncated)" if last() else ""
         raise file_error(
@@ -80,8 +108,8 @@ def stream_format(path: Path, fmt: str | None) -> str | None:
         first = text.lstrip().splitlines()[0]
         try:
             return "jsonl" if isinstance(json.loads(first), dict) else None
-        except json.JSONDecodeError:
-            return None  # one object over several lines: JSON, read whole
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            return None  # one object over several lines, or junk: read whole, which says so
     return None
 
 
@@ -112,6 +140,7 @@ def decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
                     "Save As > Encoding: UTF-8 in your editor).",
                 ) from None
             offset += len(data)
+            check_text(text, path, number)
             yield number, text
 
 

@@ -160,7 +160,9 @@ class ArxivApiSource:
         size = self.settings.arxiv.page_size
         for start in range(0, len(wanted), size):
             batch = wanted[start : start + size]
-            params = {"id_list": ",".join(batch), "start": 0, "max_results": len(batch)}
+            params: dict[str, str | int] = {
+                "id_list": ",".join(batch), "start": 0, "max_results": len(batch)
+            }  # fmt: skip
             page = self._request(params, f"id_list={','.join(batch)!r}")
             for paper in page.papers:
                 found.setdefault(paper.id, paper)
@@ -168,7 +170,7 @@ class ArxivApiSource:
         return list(found.values())
 
     def _page(self, search: str, start: int, size: int, order: str) -> AtomPage:
-        params = {
+        params: dict[str, str | int] = {
             "search_query": search,
             "start": start,
             "max_results": size,

@@ -89,7 +89,7 @@ def parse_announcements(root: ET.Element, *, source: str) -> Announcement:
         try:
             result.papers.append(_to_paper(fields, source=source))
         except ValueError as exc:
-            label = fields.get("guid") or fields.get("link") or f"item {index + 1}"
+            label = str(fields.get("guid") or fields.get("link") or f"item {index + 1}")
             result.skipped.append(ItemFailure(item=label, step="fetch", reason=str(exc)))
     if result.day is None and result.papers and result.papers[0].published:
         result.day = result.papers[0].published.date()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -38,9 +39,37 @@ class FetchResult(BaseModel):
     )
 
 
+#: ``Paper.extra`` key under which a source lists what reading a record changed or dropped (an
+#: invisible character taken out of an id, a date it could not read); ingest moves each into
+#: the run report's notes and does not store the key.
+INPUT_NOTES = "input_notes"
+
+
+def with_note(paper: Paper, note: str) -> Paper:
+    """``paper`` with ``note`` added to its input notes (see INPUT_NOTES)."""
+    notes = [*paper.extra.get(INPUT_NOTES, []), note]
+    return paper.model_copy(update={"extra": {**paper.extra, INPUT_NOTES: notes}})
+
+
+def take_notes(paper: Paper) -> tuple[Paper, list[str]]:
+    """``paper`` without its input notes, and the notes."""
+    if INPUT_NOTES not in paper.extra:
+        return paper, []
+    extra = dict(paper.extra)
+    notes = [str(n) for n in extra.pop(INPUT_NOTES) or []]
+    return paper.model_copy(update={"extra": extra}), notes
+
+
 class Source(Protocol):
     name: str
 
     def fetch(self, request: FetchRequest, *, watermark: str | None = None) -> FetchResult:
         """Fetch papers. Raise a SourceError/InputError when the whole fetch failed."""
         ...
+
+
+@runtime_checkable
+class BatchSource(Source, Protocol):
+    """A source that can hand out a large input ``size`` papers at a time (files)."""
+
+    def fetch_batches(self, request: FetchRequest, size: int) -> Iterator[FetchResult]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from agent.config import Settings
 from agent.errors import InputError
 from agent.models import ItemFailure, Paper
 from agent.sources._atom import is_atom_feed, parse_api_page
-from agent.sources._stream import file_error, jsonl_object
+from agent.sources._stream import check_text, file_error, jsonl_object, load_json
 from agent.sources._tabular import (
     SOURCE,
     Parsed,
@@ -43,7 +43,8 @@ _fail = file_error
 
 
 def decode(data: bytes, path: Path) -> str:
-    """Strict UTF-8 (a leading BOM is dropped); the error names the byte and line."""
+    """Strict UTF-8 (a leading BOM is dropped) without NUL bytes; the error names the byte
+    and line."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _fail(
             path,
@@ -52,7 +53,7 @@ def decode(data: bytes, path: Path) -> str:
         )
     offset = 3 if data.startswith(_BOM) else 0
     try:
-        return data[offset:].decode("utf-8")
+        text = data[offset:].decode("utf-8")
     except UnicodeDecodeError as exc:
         where = offset + exc.start
         line = data[:where].count(b"\n") + 1
@@ -62,6 +63,8 @@ def decode(data: bytes, path: Path) -> str:
             "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`, or Save As > "
             "Encoding: UTF-8 in your editor).",
         ) from None
+    check_text(text, path)
+    return text
 
 
 class FileSource:
@@ -193,7 +196,7 @@ def _json_error(path: Path, exc: json.JSONDecodeError, what: str = "malformed JS
 
 def _parse_json(text: str, path: Path, *, require_hf: bool) -> Parsed:
     try:
-        data = json.loads(text)
+        data = load_json(text, path)
     except json.JSONDecodeError as exc:
         # `{...}\n{...}` fails with "Extra data": it is JSON Lines.
         if text.lstrip().startswith("{") and not require_hf and _first_line_is_object(text):
@@ -227,7 +230,7 @@ def _first_line_is_object(text: str) -> bool:
     first = text.lstrip().splitlines()[0]
     try:
         return isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return False
 
 
@@ -237,8 +240,12 @@ def _parse_jsonl(text: str, path: Path) -> Parsed:
     last = max((i for i, line in enumerate(lines, 1) if line.strip()), default=0)
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            records.append(jsonl_object(line, number, path, lambda n=number: n == last))
+            records.append(jsonl_object(line, number, path, _answer(number == last)))
     return convert_records(records, path, label="line")
+
+
+def _answer(value: bool) -> Callable[[], bool]:
+    return lambda: value
 
 
 # --- CSV ------------------------------------------------------------------------------------

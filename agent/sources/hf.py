@@ -34,14 +34,14 @@ _EXTRA_FIELDS = (
 )
 
 
-def is_hf_shape(data: Any) -> bool:
+def is_hf_shape(data: object) -> bool:
     items = data if isinstance(data, list) else [data]
     return bool(items) and all(
         isinstance(i, dict) and isinstance(i.get("paper"), dict) for i in items
     )
 
 
-def parse_hf_items(data: Any, *, source: str) -> tuple[list[Paper], list[ItemFailure]]:
+def parse_hf_items(data: object, *, source: str) -> tuple[list[Paper], list[ItemFailure]]:
     """Papers from a daily-papers payload (a list of items, or one item); ValueError if the
     payload is not that shape at all."""
     if isinstance(data, dict) and isinstance(data.get("paper"), dict):
@@ -60,13 +60,13 @@ def parse_hf_items(data: Any, *, source: str) -> tuple[list[Paper], list[ItemFai
     return papers, skipped
 
 
-def _label(item: Any, index: int) -> str:
+def _label(item: object, index: int) -> str:
     if isinstance(item, dict) and isinstance(item.get("paper"), dict) and item["paper"].get("id"):
         return f"hf paper {item['paper']['id']}"
     return f"item {index + 1}"
 
 
-def _item_to_paper(item: Any, *, source: str) -> Paper:
+def _item_to_paper(item: object, *, source: str) -> Paper:
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise ValueError("item has no 'paper' object")
     paper = item["paper"]
@@ -106,7 +106,7 @@ def _item_to_paper(item: Any, *, source: str) -> Paper:
     )
 
 
-def _str(value: Any) -> str:
+def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -170,7 +170,7 @@ class HfDailySource:
         try:
             data = json.loads(response.content)
             return parse_hf_items(data, source=self.name)
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8; JSON nested absurdly
             raise FeedParseError(
                 f"hf: {url}?date={day} did not return daily-papers JSON: {exc}.",
                 source=self.name,

@@ -4,6 +4,10 @@ arXiv's terms allow one request every 3 s and one connection at a time across *a
 endpoints (API, RSS, OAI-PMH), so every request tagged ``throttle="arxiv"`` goes through one
 lock that is held for the whole request, retries included, and requests start at least
 ``arxiv_min_interval`` seconds apart.
+
+Every answer is bounded (agent.sources.body_limits): at most ``max_bytes`` (``http.max_bytes``, or a
+request's own ``max_bytes``) are read, and a request still arriving ``deadline`` seconds after
+it started is given up on, however slowly its bytes trickle in; neither is retried.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent._version import USER_AGENT
-from agent.errors import ConfigError, SourceHTTPError, SourceUnreachable
+from agent.errors import ConfigError, SourceHTTPError, SourceTooLarge, SourceUnreachable
+from agent.sources.body_limits import BodyTooLarge, BodyTooSlow, bounds, sync_hook
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -63,12 +68,15 @@ class HttpClient:
         user_agent: str = USER_AGENT,
         arxiv_min_interval: float = 3.0,
         max_retry_after: float = 60.0,
+        max_bytes: int = 50_000_000,
+        deadline: float | None = 300.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.retries = retries
         self.backoff = backoff
         self.max_retry_after = max_retry_after
+        self.max_bytes, self.deadline = max_bytes, deadline
         self.sleep = sleep
         self._throttles = {"arxiv": _Throttle(arxiv_min_interval, sleep)}
         self._client = httpx.Client(
@@ -76,6 +84,7 @@ class HttpClient:
             headers={"User-Agent": user_agent},
             follow_redirects=True,
             transport=transport,
+            event_hooks={"response": [sync_hook(max_bytes=max_bytes)]},
         )
 
     @classmethod
@@ -92,6 +101,8 @@ class HttpClient:
             backoff=settings.http.backoff,
             user_agent=settings.http.user_agent,
             arxiv_min_interval=settings.arxiv.min_interval,
+            max_bytes=settings.http.max_bytes,
+            deadline=settings.http.deadline,
             transport=transport,
             sleep=sleep,
         )
@@ -115,17 +126,21 @@ class HttpClient:
         throttle: str | None = None,
         source: str = "",
         raise_for_status: bool = True,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """GET with retries. Non-retryable 4xx raise SourceHTTPError (``.response`` holds the
-        answer) unless ``raise_for_status=False``, which returns them to the caller instead."""
+        answer) unless ``raise_for_status=False``, which returns them to the caller instead.
+        An answer past ``max_bytes`` (default: the client's) raises SourceTooLarge, one still
+        arriving at the deadline SourceUnreachable; neither is retried."""
+        cap = self.max_bytes if max_bytes is None else max_bytes
         if throttle is None:
-            return self._get_with_retries(url, params, None, source, raise_for_status)
+            return self._get_with_retries(url, params, None, source, raise_for_status, cap)
         try:
             group = self._throttles[throttle]
         except KeyError:
             raise ValueError(f"unknown throttle group {throttle!r}") from None
         with group.lock:
-            return self._get_with_retries(url, params, group, source, raise_for_status)
+            return self._get_with_retries(url, params, group, source, raise_for_status, cap)
 
     def _get_with_retries(
         self,
@@ -134,13 +149,22 @@ class HttpClient:
         group: _Throttle | None,
         source: str,
         raise_for_status: bool,
+        max_bytes: int,
     ) -> httpx.Response:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             if group is not None:
                 group.wait_turn()
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.get(
+                    url,
+                    params=params,
+                    extensions=bounds(max_bytes=max_bytes, seconds=self.deadline),
+                )
+            except BodyTooLarge as exc:
+                raise _too_large(url, exc, source) from None
+            except BodyTooSlow as exc:
+                raise _too_slow(url, exc, source) from None
             except _RETRY_EXCEPTIONS as exc:
                 if _unresolved(exc):  # a name that does not resolve will not in 30 s either
                     raise _unreachable(url, exc, attempt, source, dns=True) from exc
@@ -256,6 +280,27 @@ def _unreachable(
         source=source,
         hint="Check your network connection, proxy settings and the source's base URL in the "
         "config; if the site is down, try again later.",
+    )
+
+
+def _too_large(url: str, exc: BodyTooLarge, source: str) -> SourceTooLarge:
+    label = f"{source}: " if source else ""
+    return SourceTooLarge(
+        f"{label}the answer from {_host(url)} is larger than {exc.limit:,} bytes "
+        "(http.max_bytes): paperbrief stopped reading it and used none of it.",
+        limit=exc.limit,
+        source=source,
+    )
+
+
+def _too_slow(url: str, exc: BodyTooSlow, source: str) -> SourceUnreachable:
+    label = f"{source}: " if source else ""
+    return SourceUnreachable(
+        f"{label}the answer from {_host(url)} was still arriving after {exc.seconds:g} s "
+        "(http.deadline): paperbrief gave up on it.",
+        source=source,
+        hint="The site is answering very slowly: try again later, or raise "
+        "PAPERBRIEF_HTTP__DEADLINE.",
     )
 
 

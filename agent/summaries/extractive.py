@@ -16,7 +16,7 @@ import itertools
 import re
 from collections import Counter
 
-from agent.models import KeyTerm, Paper, Summary, Usage
+from agent.models import KeyTerm, Paper, Summary, SummaryMethod, Usage
 from agent.summaries.faithfulness import MAX_TLDR_WORDS, injected_spans
 from agent.summaries.plain_text import (
     clause_heads,
@@ -260,7 +260,7 @@ def summarize_extractive(paper: Paper) -> Summary:
         why = why_found[1] if why_found else ""
     keyw = paper.extra.get("ai_keywords")
     tags = [str(k).lower() for k in keyw][:5] if isinstance(keyw, list) and keyw else []
-    method = "extractive"
+    method: SummaryMethod = "extractive"
     notice = NO_LLM_NOTICE
     if ai_summary:
         first = split_sentences(ai_summary)[0]

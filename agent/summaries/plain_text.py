@@ -8,7 +8,7 @@ and summaries use it, and so does the BibTeX reader (which then drops BibTeX's o
 
 The summary helpers make a sentence readable on its own: ``trim_asides`` drops citations,
 parentheticals and URLs; ``self_contained`` rewrites or rejects a sentence that opens by pointing
-back ("These artefacts ..."); ``fit_words`` cuts at a clause boundary, never mid-clause.
+back ("These artefacts ..."); ``clause_heads`` cuts at a clause boundary, never mid-clause.
 """
 
 from __future__ import annotations
@@ -296,10 +296,3 @@ def clause_heads(sentence: str, min_words: int = 5) -> list[str]:
         if len(head.split()) >= min_words and balanced and ends_cleanly(head):
             heads.append(head)
     return heads[::-1]
-
-
-def fit_words(sentence: str, limit: int) -> str | None:
-    """``sentence`` if it has at most ``limit`` words, else its longest clause head that does."""
-    if len(sentence.split()) <= limit:
-        return sentence
-    return next((h for h in clause_heads(sentence) if len(h.split()) <= limit), None)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from statistics import mean
-from typing import Any
-
-from agent.summaries.plain_text import BACK_REFERENCE, ends_cleanly
+from typing import Protocol
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 _SENT_END = re.compile(r"[.!?]+[\"'”’)]?(?:\s|$)")
@@ -21,8 +19,12 @@ _SENT_END = re.compile(r"[.!?]+[\"'”’)]?(?:\s|$)")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|et al|cf|vs|Fig|Eq|Sec|approx|resp)\.", re.I)
 
 
+class _Hyphenator(Protocol):  # pyphen's Pyphen (untyped)
+    def positions(self, word: str) -> list[int]: ...
+
+
 @cache
-def _hyphenator() -> Any:
+def _hyphenator() -> _Hyphenator:
     import pyphen
 
     return pyphen.Pyphen(lang="en_US")
@@ -57,13 +59,3 @@ def compare(pairs: list[tuple[str, str]]) -> dict[str, float | None]:
         "abstract_grade": round(mean(a), 1) if a else None,
         "n": float(len(pairs)),
     }
-
-
-def opens_with_back_reference(text: str) -> bool:
-    """Starts by pointing at something the reader has not seen ("These artefacts ...")."""
-    return bool(BACK_REFERENCE.match(text.strip()))
-
-
-def is_cut_off(text: str) -> bool:
-    """Stops mid-clause: an ellipsis, no full stop, or a last word that cannot end a clause."""
-    return bool(text.strip()) and not ends_cleanly(text)

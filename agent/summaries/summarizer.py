@@ -28,7 +28,7 @@ from prompts import fence, load_prompt
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from store.summary_cache import SummaryCache
+    from store.seams import SummaryCache
 
 log = logging.getLogger(__name__)
 

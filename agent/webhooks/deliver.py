@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from agent.config import Settings
     from agent.digest.models import Digest
     from agent.pipeline import PaperAgent
-    from store.digest_history import DigestHistory
+    from store.seams import DigestHistory
 
 log = logging.getLogger(__name__)
 #: A failed post older than this is not retried: yesterday's news is late, last month's noise.
@@ -85,6 +85,7 @@ def post_to_chat(
     if dry_run:
         return PostReport(results=[_skipped(c, digest, "dry run") for c in channels_of(urls)])
     link = full_digest_link(agent.settings, agent.history.digests_dir)
+    notifier = notifier or AppriseNotifier(deadline=agent.settings.http.deadline)
     report = post_digest(
         digest, urls, history=agent.history, full_link=link, notifier=notifier, now=now
     )

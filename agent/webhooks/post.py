@@ -14,10 +14,12 @@ logged, and apprise's own log lines and failure reasons are masked while a post 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -106,10 +108,13 @@ class Notifier(Protocol):
 
 
 class AppriseNotifier:
-    """The default notifier: apprise, one ``Apprise`` object per channel."""
+    """The default notifier: apprise, one ``Apprise`` object per channel. A post that has no
+    answer ``deadline`` seconds after it started is given up on (apprise's own timeouts are
+    per read); it is then reported failed and retried by the next run."""
 
-    def __init__(self, *, timeout: float | None = None) -> None:
+    def __init__(self, *, timeout: float | None = None, deadline: float | None = 300.0) -> None:
         self.timeout = timeout
+        self.deadline = deadline
 
     def __call__(self, channel: Channel, digest: Digest, full_link: str | None) -> PostResult:
         import apprise
@@ -131,15 +136,44 @@ class AppriseNotifier:
             result.chars, result.limit, result.left_out = (
                 message.chars, message.limit, message.left_out
             )  # fmt: skip
-            sent = notifier.notify(
-                body=message.body, title=message.title, body_format=body_format,
-                **({"timeout": self.timeout} if self.timeout else {}),
-            )  # fmt: skip
+            send = functools.partial(
+                notifier.notify, body=message.body, title=message.title, body_format=body_format
+            )
+            call = functools.partial(send, timeout=self.timeout) if self.timeout else send
+            finished, sent = _within(self.deadline, channel, call)
+        if not finished:
+            result.reason = (
+                f"no answer within {self.deadline:g} s (http.deadline): paperbrief stopped "
+                "waiting; the post may still arrive"
+            )
+            return result
         if sent:
             result.status = "posted"
         else:
             result.reason = mask_secrets(_why(sent), channel)
         return result
+
+
+def _within(deadline: float | None, channel: Channel, call: Callable[[], Any]) -> tuple[bool, Any]:
+    """(True, ``call()``), or (False, None) when it has not returned after ``deadline``
+    seconds: it runs on in a daemon thread, its log lines still masked, its outcome dropped."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        with _masked_apprise_logs(channel):
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # handed to the caller's thread below
+                box["error"] = exc
+
+    thread = threading.Thread(target=run, name="paperbrief-webhook", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        return False, None
+    if "error" in box:
+        raise box["error"]
+    return True, box.get("value")
 
 
 def prepare(
@@ -182,7 +216,7 @@ def _markup(service: Any, scheme: str) -> tuple[Markup, str]:
                                                      (formats,))]  # fmt: skip
     for markup in ("markdown", "html"):
         if markup in formats:
-            return markup, markup  # type: ignore[return-value]
+            return markup, markup
     return "text", "text"
 
 
