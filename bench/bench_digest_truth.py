@@ -278,8 +278,9 @@ def tldr_figures(rows):
     from agent.summaries.plain_text import clean_text, split_sentences
     from agent.summaries.readability import fk_grade
 
-    out: dict[str, Any] = {k: 0 for k in ("n", "fragment", "dangling", "latex", "first", "background",
-                                          "title", "why", "numbers", "with_numbers")}  # fmt: skip
+    keys = ("n", "fragment", "dangling", "latex", "first", "background")
+    keys += ("title", "why", "numbers", "with_numbers")
+    out: dict[str, Any] = dict.fromkeys(keys, 0)
     grades, bad = [], []
     t0 = time.perf_counter()
     for r in rows:
@@ -385,7 +386,8 @@ def print_report(report: dict[str, Any]) -> None:
         n = c["n"]
         print(f"(c) TL;DRs of {n} abstracts ({1000 * c['seconds_per_paper']:.1f} ms each)")
         print(f"  fragments {pct(c['fragment'], n)}; dangling {pct(c['dangling'], n)}; LaTeX "
-              f"{pct(c['latex'], n)}; opening background sentence {pct(c['background'], n)} (first sentence, a contribution: {pct(c['first'], n)}); = title "
+              f"{pct(c['latex'], n)}; opening background sentence {pct(c['background'], n)} "
+              f"(first sentence, a contribution: {pct(c['first'], n)}); = title "
               f"{pct(c['title'], n)}")  # fmt: skip
         print(f"  FK grade mean {c['fk_mean']} (over 12: {pct(c['fk_over_12'], n)}); numbers "
               f"carried {pct(c['numbers'], c['with_numbers'])}; why-it-matters filled "

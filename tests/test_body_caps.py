@@ -60,8 +60,12 @@ def test_a_500_mb_hf_answer_is_not_read_whole(tmp_path, declared):
 def test_a_feed_sent_a_byte_a_second_is_given_up_at_the_deadline(tmp_path):
     with LocalHTTPServer() as srv:
         srv.route("/rss/cs.LG", [Resp(200, b"<rss>" + b" " * 100 + b"</rss>", drip=0.5)])
-        env = {"PAPERBRIEF_ARXIV__RSS_URL": srv.url("/rss"), "PAPERBRIEF_ARXIV__CATEGORIES": "cs.LG",
-               "PAPERBRIEF_ARXIV__MIN_INTERVAL": "0", "PAPERBRIEF_HTTP__DEADLINE": "2"}  # fmt: skip
+        env = {
+            "PAPERBRIEF_ARXIV__RSS_URL": srv.url("/rss"),
+            "PAPERBRIEF_ARXIV__CATEGORIES": "cs.LG",
+            "PAPERBRIEF_ARXIV__MIN_INTERVAL": "0",
+            "PAPERBRIEF_HTTP__DEADLINE": "2",
+        }
         result, seconds = ingest(tmp_path, "-s", "arxiv-rss", env=env)
         asked = len(srv.requests)
     assert result.exit_code == 1, result.output

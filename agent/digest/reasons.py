@@ -65,12 +65,13 @@ def default_reasons(
     wanted = set(categories)
     out = []
     for i, paper in enumerate(papers):
-        cats = [str(c) for c in (paper.get("categories") or [])]
+        listed = paper.get("categories")
+        cats = [str(c) for c in listed] if isinstance(listed, list | tuple) else []
         primary = str(paper.get("primary_category") or (cats[0] if cats else ""))
         if upvotes[i]:
             out.append(f"{upvotes[i]:,} upvote{'s' if upvotes[i] != 1 else ''} on Hugging Face")
-        elif close[i]:
-            nearest, count = close[i]
+        elif (neighbour := close[i]) is not None:
+            nearest, count = neighbour
             title = short_title(str(papers[nearest].get("title") or papers[nearest].get("id")))
             more = f" and {count - 1} more of today's papers" if count > 1 else ", also new today"
             out.append(f"close to *{title}*{more}")
