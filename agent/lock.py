@@ -1,10 +1,11 @@
 """One writer at a time per store: the writer lock a PaperAgent holds, and ``@writes``.
 
 Every step that writes (ingest, summarize, digest and send, run, reindex, library, rate) holds
-it; readers (search, ask, show, status) never take it. ``StoreLock`` is reentrant for its owner,
-so ``run``, which ingests, summarizes and digests under one lock, does not wait for itself,
-while another PaperAgent (in this process or another) waits or gets a LockedError naming the
-holder.
+it; readers (search, ask, show, status) never take it. When the outermost hold of a session ends
+without an error, the home's state file is backed up beside itself (store.state.health).
+``StoreLock`` is reentrant for its owner, so ``run``, which ingests, summarizes and digests
+under one lock, does not wait for itself, while another PaperAgent (in this process or another)
+waits or gets a LockedError naming the holder.
 
 What it takes are the store's writer leases (store.seams.WriterLease), as store.backends
 chooses them: the home's run.lock (store.state.run_lock: this machine's processes), and, when
@@ -57,14 +58,31 @@ class StoreLock:
             if self._depth == 0:
                 self._take(deadline)
             self._depth += 1
+            done = False
             try:
                 yield
+                done = True
             finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    self._drop()
+                    try:
+                        if done:  # a write session that finished: keep a copy of its state
+                            self._back_up_state()
+                    finally:
+                        self._drop()
         finally:
             self._thread.release()
+
+    def _back_up_state(self) -> None:
+        """The home's state file copied beside itself (store.state.health), still under the
+        lock, so no writer changes it half-way; a failed copy is a warning, not a failure."""
+        from store.layout import StoreLayout
+        from store.state.health import backup_state
+
+        try:
+            backup_state(StoreLayout(self.home).state_db)
+        except Exception as exc:  # a full disk, a damaged file: the write itself succeeded
+            log.warning("could not back up the state file: %s", exc)
 
     @property
     def held(self) -> bool:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from agent.summaries.summarizer import Summarizer
     from store import Embedder, PaperStore
     from store.seams import DigestHistory, ReaderSignals
+    from store.state.health import Restored
 
 
 class PaperAgent:
@@ -168,6 +169,15 @@ class PaperAgent:
 
         report.counts["papers"] = store.reindex(self.embedder, progress=step)
         return report.finish()
+
+    @writes
+    def restore_state(self) -> Restored:
+        """Put the state file's backup back in place of a damaged one, which is kept aside
+        (`paperbrief doctor --restore-state`); StateDamaged when there is no sound backup. Call
+        it before anything opens the state (the store, the history, ratings)."""
+        from store.state.health import restore_state
+
+        return restore_state(self.settings.layout.state_db)
 
     def check_llm(self) -> EndpointCheck:
         """One tiny structured request: endpoint, model, method and latency, or error and hint."""

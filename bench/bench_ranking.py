@@ -14,7 +14,13 @@ reachable) and precision@10 (at most 0.5 here), averaged over every topic and ``
 * shipped ranker      agent.digest.ranking (the SVM, with the nearest item as reason)
 * +ratings            the shipped ranker after the reader rated 2 papers of T up and 2 others down
 
-Usage: python bench/bench_ranking.py [--draws 10] [--library 3] [--json]
+``--calibrate`` also prints the cosines from which the digest's because lines may claim a
+similarity (agent/digest/reasons.py): over the same simulated readers, a "close to X" claim (the
+nearest library item) is true when X has the paper's topic, a "matches your interest" claim when
+the interest names the paper's topic; the threshold is the lowest cosine from which every 0.05
+wide band (with 10 or more labelled claims) holds a majority of true claims.
+
+Usage: python bench/bench_ranking.py [--draws 10] [--library 3] [--json] [--calibrate]
 """
 
 from __future__ import annotations
@@ -104,11 +110,36 @@ def methods(vecs, lib_idx, day_idx, topic, embedder, rated):
     return out
 
 
+def majority_threshold(claims: list[tuple[float, bool]], band: float = 0.05) -> float | None:
+    """The lowest cosine (0.01 steps) from which every band with >= 10 claims is mostly true."""
+    cos = np.array([c for c, _ in claims])
+    true = np.array([t for _, t in claims])
+    best = None
+    for t in np.arange(0.95, -0.01, -0.01):
+        inside = (cos >= t) & (cos < t + band)
+        if inside.sum() >= 10 and true[inside].mean() < 0.5:
+            break
+        best = round(float(t), 2)
+    return best
+
+
+def print_calibration(claims: dict[str, list[tuple[float, bool]]]) -> None:
+    print("\nbecause-line calibration (labelled claims; true = same topic)")
+    print(f"{'claim':<22} {'claims':>6} {'threshold':>9} {'true at or above':>16} {'kept':>6}")
+    for kind, found in claims.items():
+        t = majority_threshold(found)
+        above = [ok for c, ok in found if t is not None and c >= t]
+        kept = sum(above) / max(1, sum(ok for _, ok in found))
+        share = sum(above) / max(1, len(above))
+        print(f"{kind:<22} {len(found):>6} {t!s:>9} {share:>16.3f} {kept:>6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--library", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--calibrate", action="store_true", help="print the because-line cosines")
     args = ap.parse_args()
     from store.embedding.embedders import make_embedder
 
@@ -121,6 +152,14 @@ def main() -> None:
     embed_s = time.perf_counter() - t0
     rng = random.Random(7)
     scores: dict[str, dict[str, list[float]]] = {}
+    claims: dict[str, list[tuple[float, bool]]] = {"close to a library item": [],
+                                                   "matches an interest": []}  # fmt: skip
+    phrases = np.asarray(embedder.embed(list(TOPIC_PHRASES.values())), np.float32)
+    for j, topic in enumerate(TOPIC_PHRASES):
+        claims["matches an interest"] += [
+            (float(vecs[i] @ phrases[j]), r["topic"] == topic)
+            for i, r in enumerate(corpus) if r.get("topic")
+        ]  # fmt: skip
     for topic in TOPIC_PHRASES:
         members = [i for i, r in enumerate(corpus) if r.get("topic") == topic]
         others = [i for i, r in enumerate(corpus) if r.get("topic") != topic]
@@ -128,6 +167,10 @@ def main() -> None:
             lib_idx = rng.sample(members, args.library)
             day_idx = [i for i in range(len(corpus)) if i not in lib_idx]
             relevant = {j for j, i in enumerate(day_idx) if corpus[i].get("topic") == topic}
+            claims["close to a library item"] += [
+                (float((vecs[i] @ vecs[lib_idx].T).max()), corpus[i]["topic"] == topic)
+                for i in day_idx if corpus[i].get("topic")
+            ]  # fmt: skip
             rest = [i for i in members if i not in lib_idx]
             rated = (rng.sample(rest, 2), rng.sample(others, 2))
             for name, order in methods(vecs, lib_idx, day_idx, topic, embedder, rated).items():
@@ -154,6 +197,8 @@ def main() -> None:
     print(f"{'method':<24} {'p@5':>6} {'p@10 (max .5)':>14}")
     for name, m in result["methods"].items():
         print(f"{name:<24} {m['p@5']:>6.3f} {m['p@10']:>14.3f}")
+    if args.calibrate:
+        print_calibration(claims)
 
 
 if __name__ == "__main__":

@@ -93,11 +93,28 @@ def register(app: typer.Typer, state: AppState) -> None:
     @app.command()
     def doctor(
         as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+        restore_state: Annotated[
+            bool,
+            typer.Option(
+                "--restore-state",
+                help="Put back the backup of a damaged state file (ratings, library, digest "
+                "history), keeping the damaged one aside, then check.",
+            ),
+        ] = False,
     ) -> None:
-        """Check config, store, embedder, BM25 index, LLM endpoint, SMTP login and each source,
-        and say what to fix."""
+        """Check config, state, store, embedder, BM25 index, LLM endpoint, SMTP login and each
+        source, and say what to fix."""
         from agent import CheckStatus, run_checks
 
+        if restore_state:
+            done = state.agent().restore_state()
+            kept = done.damaged_copy
+            aside = f"; the damaged file is kept as {kept}" if kept else ""
+            output.console().print(
+                output.clean(f"Restored {done.path} from the backup of {done.taken}{aside}."),
+                markup=False,
+                soft_wrap=True,
+            )
         checks = run_checks(state.agent())
         if as_json:
             output.print_json([c.model_dump(mode="json") for c in checks])

@@ -7,7 +7,9 @@ reset silently), `doctor` names the fix too, and `doctor --restore-state` brings
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -61,7 +63,8 @@ def test_a_damaged_state_is_named_with_its_fix_and_restored_from_the_backup(home
     size = state.stat().st_size
     with state.open("r+b") as fh:
         fh.truncate(0 if damage == "empty" else size // 2)
-    for command in (["status"], ["search", "sparse routing"], ["ingest", "--file", "x.jsonl"]):
+    again = str(home.parent / "one.jsonl")
+    for command in (["status"], ["search", "sparse routing"], ["ingest", "--file", again]):
         result = cli(home, *command)
         assert result.exit_code == 2, (command, result.output, result.exception)
         assert "state.sqlite3" in result.stderr and "damaged" in result.stderr
@@ -83,7 +86,9 @@ def test_a_damaged_state_is_named_with_its_fix_and_restored_from_the_backup(home
 
 def test_without_a_backup_the_fix_says_how_to_start_over(home):
     (home / "state.sqlite3.backup").unlink()
-    (home / "state.sqlite3").write_bytes(b"")
+    state = home / "state.sqlite3"
+    state.write_bytes(b"")
+    os.utime(state, (time.time() - 3600,) * 2)  # emptied an hour ago, found now
     result = cli(home, "status")
     assert result.exit_code == 2 and "no backup" in result.stderr
     assert "mv " in result.stderr  # start a new state by hand, knowingly

@@ -129,6 +129,10 @@ def plan_digest(
     """Rank the selection for the request's profile and choose the papers shown in detail."""
     wanted = settings.profile(request.profile_name)
     interests = request.profile if request.profile is not None else interest_profile(wanted)
+    if not interests.categories:  # "new in your categories: cs.LG" when nothing else is known
+        interests = interests.model_copy(
+            update={"categories": list(wanted.categories or settings.arxiv.categories)}
+        )
     selection = _keep_categories(selection, wanted.categories)
     items = signals.items(request.profile_name)
     selection = _without_library(selection, items)

@@ -15,7 +15,9 @@ Three regimes, chosen by how much the reader has told us:
   in the window), then recency.
 
 Interests, keywords and "not interested" terms count in every regime. Every score comes with a
-``because``: the nearest liked item or the interest/keyword that matched.
+``because`` that holds (``agent.digest.reasons``): the nearest liked item or the interest that
+matched when it is close enough to say so, a keyword it mentions, else "a weaker match"; never
+a paper rated down.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from datetime import datetime
 
 import numpy as np
 
+from agent.digest.reasons import (
+    WEAK_PICK,
+    choose_reason,
+    default_reasons,
+    interest_reasons,
+    liked_reasons,
+)
 from agent.digest.relevance import (
     InterestProfile,
     TextEmbedder,
@@ -71,28 +80,36 @@ def rank(
         return [], "none"
     vectors = np.asarray(inputs.vectors, dtype=np.float32)
     base = np.zeros(n, dtype=np.float32)
-    because = [""] * n
+    # Each candidate reason with its margin over the cosine that makes it true (reasons.py).
+    claims: list[list[tuple[str, float]]] = [[] for _ in range(n)]
     regime = "default"
     if signal is not None and signal.size:
-        base, because = _from_signal(vectors, signal)
+        base, liked_why, liked_margin = _from_signal(vectors, signal)
         regime = "library" if signal.size >= MIN_POSITIVES else "nearest"
-    interest_sim, interest_why = _interest_similarity(vectors, profile, embedder)
+        for i in range(n):
+            claims[i].append((liked_why[i], float(liked_margin[i])))
+    interest_sim, interest_why, interest_margin = _interest_similarity(vectors, profile, embedder)
     if interest_sim is not None:
         if regime == "default":
-            base, because, regime = interest_sim, interest_why, "interests"
+            base, regime = interest_sim, "interests"
         else:  # a typed interest still counts when it matches better than the library does
-            better = interest_sim > base
             base = np.maximum(base, interest_sim)
-            because = [w if b else c for b, w, c in zip(better, interest_why, because, strict=True)]
+        for i in range(n):
+            claims[i].append((interest_why[i], float(interest_margin[i])))
+    default_why: list[str] = []
     if regime == "default" and not (profile and profile.keywords):
-        base, because = _default_scores(inputs, vectors)
+        base, default_why = _default_scores(inputs, vectors, profile)
     ranked = []
     for i, paper in enumerate(inputs.papers):
         adjust, reasons = keyword_adjustment(paper, profile) if profile else (0.0, [])
-        why = because[i] or (reasons[0] if reasons else "")
+        mentions = next((r for r in reasons if r.startswith("mentions ")), "")
+        # With a profile: a claim that holds, a keyword it has, or plainly a weaker match.
+        why = default_why[i] if default_why else choose_reason(claims[i]) or mentions or WEAK_PICK
         if signal is not None and (vote := signal.rated.get(str(paper.get("id")))):
-            # its nearest liked vector is itself: say so rather than "like X" about X
-            why = "you rated it up" if vote > 0 else "you rated it down"
+            # its nearest liked vector is itself: say so rather than "like X" about X; a
+            # rating down is never a reason to show a paper
+            why = "you rated it up" if vote > 0 else WEAK_PICK
+            reasons = reasons if vote > 0 else ["you rated it down", *reasons]
         ranked.append(RankedPaper(i, float(base[i]) + adjust, why, _dedupe([why, *reasons])))
     ranked.sort(key=lambda r: (-r.score, str(inputs.papers[r.index].get("id"))))
     if regime == "default" and profile and profile.keywords:
@@ -100,25 +117,23 @@ def rank(
     return ranked, regime
 
 
-def _from_signal(vectors: np.ndarray, signal: ReaderSignal) -> tuple[np.ndarray, list[str]]:
+def _from_signal(
+    vectors: np.ndarray, signal: ReaderSignal
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Scores from the liked and disliked vectors, and each paper's library reason (only a
+    liked item, and only when close enough to say so) with its margin."""
     liked = np.asarray(signal.liked, dtype=np.float32)
     sims = vectors @ liked.T
-    nearest = sims.argmax(axis=1)
-    near_sim = sims[np.arange(len(vectors)), nearest]
-    because = [signal.liked_labels[j] for j in nearest]
+    near_sim = sims.max(axis=1)
+    because, margin = liked_reasons(sims, signal.liked_labels)
     score = near_sim.copy()
     if signal.size >= MIN_POSITIVES:
-        decision = _classifier(vectors, liked, signal.disliked)
-        score = decision
+        score = _classifier(vectors, liked, signal.disliked)
     if signal.disliked is not None and len(signal.disliked):
-        bad = vectors @ np.asarray(signal.disliked, dtype=np.float32).T
-        worst = bad.argmax(axis=1)
-        bad_sim = bad[np.arange(len(vectors)), worst]
+        bad_sim = (vectors @ np.asarray(signal.disliked, dtype=np.float32).T).max(axis=1)
         closer = bad_sim > near_sim
         score = np.where(closer, score - (bad_sim - near_sim), score)
-        for i in np.nonzero(closer)[0]:
-            because[i] = signal.disliked_labels[worst[i]]
-    return score.astype(np.float32), because
+    return score.astype(np.float32), because, margin
 
 
 def _classifier(vectors: np.ndarray, liked: np.ndarray, disliked: np.ndarray | None) -> np.ndarray:
@@ -142,37 +157,32 @@ def _classifier(vectors: np.ndarray, liked: np.ndarray, disliked: np.ndarray | N
 
 def _interest_similarity(
     vectors: np.ndarray, profile: InterestProfile | None, embedder: TextEmbedder | None
-) -> tuple[np.ndarray | None, list[str]]:
+) -> tuple[np.ndarray | None, list[str], np.ndarray]:
     if profile is None or not profile.interests or embedder is None:
-        return None, []
+        return None, [], np.zeros(0, dtype=np.float32)
     interest_vecs = np.asarray(embedder.embed(list(profile.interests)), dtype=np.float32)
     sims = vectors @ interest_vecs.T
-    best = sims.argmax(axis=1)
-    why = [f"matches your interest '{profile.interests[j]}'" for j in best]
-    return sims[np.arange(len(vectors)), best].astype(np.float32), why
+    why, margin = interest_reasons(sims, profile.interests)
+    return sims.max(axis=1).astype(np.float32), why, margin
 
 
-def _default_scores(inputs: RankInputs, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """No profile: upvotes, then centrality in the day, then recency."""
+def _default_scores(
+    inputs: RankInputs, vectors: np.ndarray, profile: InterestProfile | None
+) -> tuple[np.ndarray, list[str]]:
+    """No profile: upvotes, then centrality in the day, then recency; each reason says what
+    is known about the paper (reasons.default_reasons)."""
     n = len(vectors)
     central = _centrality(vectors)
     scores = np.zeros(n, dtype=np.float32)
-    because = []
-    for i, paper in enumerate(inputs.papers):
-        upvotes = upvotes_of(paper) or 0
+    upvotes = [upvotes_of(paper) or 0 for paper in inputs.papers]
+    for i in range(n):
         when = inputs.dates[i]
         age = max(0.0, (inputs.now - when).total_seconds() / 86400) if when else 30.0
         recency = 0.5 ** (age / RECENCY_HALF_LIFE_DAYS)
-        up = min(1.0, math.log1p(upvotes) / math.log1p(100)) if upvotes else 0.0
+        up = min(1.0, math.log1p(upvotes[i]) / math.log1p(100)) if upvotes[i] else 0.0
         scores[i] = up + 0.5 * central[i] + 0.1 * recency
-        because.append(
-            f"{upvotes} upvotes on Hugging Face"
-            if upvotes
-            else "central to today's papers"
-            if central[i] >= np.quantile(central, 0.75)
-            else "new in the window"
-        )
-    return scores, because
+    categories = profile.categories if profile is not None else []
+    return scores, default_reasons(inputs.papers, vectors, upvotes, categories)
 
 
 def _centrality(vectors: np.ndarray) -> np.ndarray:

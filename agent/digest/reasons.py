@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 #: "close to *X*" / "like *X*" claims: from this cosine on, most are true (ranking bench).
-LIBRARY_REASON_COSINE = 0.50
+LIBRARY_REASON_COSINE = 0.48
 #: "matches your interest 'I'" (a short phrase against an abstract sits lower): same rule.
-INTEREST_REASON_COSINE = 0.30
+INTEREST_REASON_COSINE = 0.25
 WEAK_PICK = "a weaker match for your interests"
 TITLE_IN_REASON = 70
 

@@ -40,6 +40,10 @@ class InterestProfile(BaseModel):
         default_factory=list, description="terms that push a paper down"
     )
     min_score: float | None = Field(None, description="drop papers scoring below this")
+    categories: list[str] = Field(
+        default_factory=list,
+        description="the reader's arXiv categories: with no profile, a pick says it is new in one",
+    )
 
     @property
     def active(self) -> bool:

@@ -51,6 +51,7 @@ def run_checks(agent: PaperAgent, *, only: set[str] | None = None) -> list[Check
         ("config", _config),
         ("data dir", _data_dir),
         ("embedder", _embedder),
+        ("state", _state),
         ("store", _store),
         ("bm25 index", _bm25),
         ("llm", _llm),
@@ -128,6 +129,14 @@ def _bm25(agent: PaperAgent) -> str:
             "Nothing to do: the next search rebuilds it.",
         )
     return "fresh"
+
+
+def _state(agent: PaperAgent) -> str:
+    """The home's state file (ratings, library, digest history) sound, and its backup's age;
+    a damaged one fails with the fix (`doctor --restore-state`)."""
+    from store.state.health import inspect_state
+
+    return inspect_state(agent.settings.layout.state_db)
 
 
 def _llm(agent: PaperAgent) -> str:

@@ -2,9 +2,10 @@
 
 Used when no LLM endpoint is configured. It picks the sentences that state the problem, the
 contribution and the finding, renders LaTeX as text, trims citations and asides, takes tags from
-keywords and key terms from acronyms the abstract defines. The TL;DR and why_it_matters are the
-sentences (or clause heads) with the most content for their reading effort that read alone: none
-opens by pointing back ("These ...") and none is cut mid-clause (plain_text.py). Every summary
+keywords and key terms from acronyms the abstract defines. The TL;DR says what the paper does and
+what it found (its contribution, then its best result with the numbers) and why_it_matters the
+implication or another result (tldr.py): every part reads alone, none opens by pointing back
+("These ...") and none is cut mid-clause (plain_text.py). Every summary
 it makes carries a notice saying that no LLM was used and how to configure one. A summary the
 source already provides (Hugging Face ``ai_summary``) is used instead when present, labelled as
 such.
@@ -17,7 +18,7 @@ import re
 from collections import Counter
 
 from agent.models import KeyTerm, Paper, Summary, SummaryMethod, Usage
-from agent.summaries.faithfulness import MAX_TLDR_WORDS, injected_spans
+from agent.summaries.faithfulness import injected_spans
 from agent.summaries.plain_text import (
     clause_heads,
     clean_text,
@@ -28,12 +29,12 @@ from agent.summaries.plain_text import (
     split_sentences,
     trim_asides,
 )
-from agent.summaries.readability import fk_grade
+from agent.summaries.tldr import CUES, TLDR_WORDS, compose_tldr, variants, why_it_matters
 
 __all__ = ["clean_text", "latex_to_text", "split_sentences", "summarize_extractive"]
 
 ENGINE = "extractive"
-ENGINE_VERSION = "ext-2"
+ENGINE_VERSION = "ext-3"
 NO_LLM_NOTICE = (
     "No LLM was used: this summary is extracted from the abstract. For plain-language "
     "summaries set OPENAI_API_KEY (and optionally PAPERBRIEF_LLM_MODEL), or point "
@@ -44,35 +45,14 @@ SOURCE_NOTICE = (
     "Set OPENAI_API_KEY or OPENAI_BASE_URL for paperbrief's own summaries."
 )
 
-_WHY_WORDS = 40
 _BODY_WORDS = 30
-# Past these a sentence costs the reader more than it tells them (see bench/bench_readability.py).
-_EASY_WORDS, _EASY_GRADE = 16, 12.0
+#: Structured abstracts' headings ("Context.", "Results:") are no sentences.
+_LABEL = re.compile(r"[A-Z][a-z]+(?: [a-z]+)?[.:]")
 _NAME = re.compile(r"\b[A-Z]*[a-z0-9]+[A-Z][\w-]*|\b[A-Z][\w]*\d[\w-]*")
-_POINTER = re.compile(
-    r"\b(?:this|these|those|such|it|they|them|its|their|the former|the latter|instead)\b", re.I
-)
 _SMALL_WORDS = {"of", "the", "for", "and", "in", "to", "a", "an", "on", "with", "via"}
 _ACRONYM_DEF = re.compile(
     r"((?:[A-Za-z][\w-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*s?)\)"
 )
-_CUES = {
-    "method": re.compile(
-        r"\b((we|the (paper|work|study|article)) (propose|present|introduce|develop|design|"
-        r"study|build|describe|investigate)s?|this (paper|work|study))\b",
-        re.I,
-    ),
-    "finding": re.compile(
-        r"\b(we (show|find|demonstrate|observe)|results? show|outperform|match|achiev|improv|"
-        r"reduc|surpass|state-of-the-art|faster|fewer|less|than)",
-        re.I,
-    ),
-    "impact": re.compile(
-        r"\b(enabl|allow|implication|important|practical|crucial|pav|"
-        r"results? (suggest|indicate)|findings)",
-        re.I,
-    ),
-}
 _STOPWORDS = frozenset(
     re.findall(
         r"\S+",
@@ -91,21 +71,21 @@ _STOPWORDS = frozenset(
 def _pick(sentences: list[str]) -> dict[str, int]:
     """Index of the sentence best suited to each role."""
     chosen: dict[str, int] = {"problem": 0}
-    method = [i for i, s in enumerate(sentences) if i and _CUES["method"].search(s)]
+    method = [i for i, s in enumerate(sentences) if i and CUES["method"].search(s)]
     if method or len(sentences) > 1:
         chosen["method"] = method[0] if method else 1
     after = chosen.get("method", 0)
 
     def finding_score(i: int) -> int:
         s = sentences[i]
-        return 2 * bool(_CUES["finding"].search(s)) + 2 * bool(re.search(r"\d", s))
+        return 2 * bool(CUES["finding"].search(s)) + 2 * bool(re.search(r"\d", s))
 
     findings = [i for i in range(after + 1, len(sentences)) if finding_score(i) > 0]
     if findings:
         chosen["finding"] = max(findings, key=lambda i: (finding_score(i), -i))
     impact = [
         i for i, s in enumerate(sentences) if i > after and i not in chosen.values()
-        and _CUES["impact"].search(s)
+        and CUES["impact"].search(s)
     ]  # fmt: skip
     if impact:
         chosen["impact"] = impact[-1]
@@ -165,49 +145,6 @@ def keywords(title: str, abstract: str, limit: int = 5) -> list[str]:
     return tags
 
 
-def _variants(sentence: str, limit: int) -> list[str]:
-    """Readable-alone forms of ``sentence`` within ``limit`` words, longest first: the whole
-    sentence, then its clause heads. Empty when it points back or cannot be cut cleanly."""
-    if is_availability(sentence):
-        return []
-    text = self_contained(trim_asides(sentence))
-    if text is None:
-        return []
-    forms = [text, *clause_heads(text)]
-    return [f for f in forms if len(f.split()) <= limit and ends_cleanly(f)]
-
-
-def _content(text: str, index: int, names: list[str]) -> float:
-    """How much a sentence says about the paper: its contribution, its result, its name."""
-    score = 0.5 + 3.0 * bool(_CUES["method"].search(text))
-    score += 1.5 * bool(_CUES["finding"].search(text)) + 0.5 * bool(re.search(r"\d", text))
-    score += 0.5 * bool(_CUES["impact"].search(text)) + 0.5 * (index == 0)
-    score += 1.5 * any(name in text for name in names)
-    # "... trained on it", "such models": meaning that lives in another sentence.
-    score -= 0.75 * len(_POINTER.findall(text))
-    return max(score, 0.1)
-
-
-def _ease(text: str) -> float:
-    """1 for a short, plain sentence, falling as words and grade level climb."""
-    words = len(text.split())
-    grade = fk_grade(text) or 0.0
-    return min(1.0, _EASY_WORDS / words) ** 0.8 * min(1.0, _EASY_GRADE / max(grade, 1.0))
-
-
-def _best(
-    sentences: list[str], indices: list[int], limit: int, names: list[str]
-) -> tuple[int, str] | None:
-    """The sentence (or clause head) with the most content for its reading effort."""
-    best: tuple[float, int, str] | None = None
-    for i in indices:
-        for form in _variants(sentences[i], limit):
-            score = _content(form, i, names) * _ease(form)
-            if best is None or score > best[0]:
-                best = (score, i, form)
-    return (best[1], best[2]) if best else None
-
-
 def _body(sentences: list[str], picked: list[int]) -> list[str]:
     """The summary paragraph: picked sentences, trimmed; one that points back stays only
     after the sentence it points to."""
@@ -246,25 +183,24 @@ def summarize_extractive(paper: Paper) -> Summary:
     abstract = clean_text(paper.abstract)
     title = latex_to_text(paper.title)
     planted = set(injected_spans(abstract))  # never repeat an instruction aimed at a model
-    sentences = [x for x in split_sentences(abstract) if x not in planted] or [title]
+    sentences = [
+        x for x in split_sentences(abstract) if x not in planted and not _LABEL.fullmatch(x)
+    ] or [title]  # fmt: skip
     roles = _pick(sentences)
     # The impact sentence becomes why_it_matters, so the body does not repeat it.
     body = _body(sentences, sorted({i for role, i in roles.items() if role != "impact"})[:4])
     names = _names(title)
-    found = _best(sentences, list(range(len(sentences))), MAX_TLDR_WORDS, names)
+    found = compose_tldr(sentences, names)
     # No sentence reads alone within the limit: the title says what the paper is about.
-    tldr = found[1] if found else title.rstrip(".") + ("" if title.endswith(("?", "!")) else ".")
-    why = ""
-    if "impact" in roles and (found is None or roles["impact"] != found[0]):
-        why_found = _best(sentences, [roles["impact"]], _WHY_WORDS, names)
-        why = why_found[1] if why_found else ""
+    tldr = found[0] if found else title.rstrip(".") + ("" if title.endswith(("?", "!")) else ".")
+    why = why_it_matters(sentences, roles.get("impact"), found[1] if found else [])
     keyw = paper.extra.get("ai_keywords")
     tags = [str(k).lower() for k in keyw][:5] if isinstance(keyw, list) and keyw else []
     method: SummaryMethod = "extractive"
     notice = NO_LLM_NOTICE
     if ai_summary:
         first = split_sentences(ai_summary)[0]
-        tldr = next(iter(_variants(first, MAX_TLDR_WORDS)), tldr)
+        tldr = next(iter(variants(first, TLDR_WORDS)), tldr)
         method = "source"
         notice = SOURCE_NOTICE.format(source=paper.source or "the source")
     return Summary(

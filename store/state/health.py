@@ -90,6 +90,30 @@ def damaged(path: Path, what: str) -> StateDamaged:
     )
 
 
+def inspect_state(path: Path) -> str:
+    """One line for `doctor`: the file sound (``quick_check``) and how old its backup is;
+    StateDamaged when it is not."""
+    check_file(path)
+    if not path.is_file():
+        return f"{path} not created yet: the first command that writes makes it"
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise damage_of(exc, path) or damaged(path, f"cannot be read ({exc})") from exc
+    finally:
+        conn.close()
+    if verdict != "ok":
+        raise damaged(path, f"fails SQLite's check ({verdict})")
+    backup = backup_path(path)
+    kept = (
+        f"backup of {_when(backup)} beside it"
+        if backup.is_file()
+        else "no backup yet: the next command that writes makes one"
+    )
+    return f"{path} ({path.stat().st_size / 1e6:.1f} MB) is sound; {kept}"
+
+
 def _start_over(path: Path, why: str) -> str:
     return (
         f"{why} To start a new, empty state (ratings, library and digest history are lost), "
@@ -186,5 +210,6 @@ __all__ = [
     "check_file",
     "damage_of",
     "damaged",
+    "inspect_state",
     "restore_state",
 ]
