@@ -131,10 +131,10 @@ def variants(sentence: str, limit: int, *, follows: bool = False) -> list[str]:
     text: str | None = _SO_WE.sub("We ", _LEAD_IN.sub("", trim_asides(sentence)))
     if not (follows and _FOLLOWS.match(text or "")):
         text = self_contained(text or "")
-        if text is None or (
-            not follows and (_DEMONSTRATIVE.search(text) or _PRONOUN.search(text))
-        ):
+        if text is None or (not follows and (_DEMONSTRATIVE.search(text) or _PRONOUN.search(text))):
             return []
+    if text is None:
+        return []
     forms = [(text, True), *((h, False) for h in clause_heads(text))]
     return [f for f, whole in forms if len(f.split()) <= limit and _sound(f, whole)]
 
