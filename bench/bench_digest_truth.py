@@ -258,7 +258,7 @@ def theme_figures(digest, day, dvec, embed):
 
 
 # --- (c) TL;DRs ----------------------------------------------------------------------------------
-_LATEX = re.compile(r"\\[A-Za-z]|[{}$]|\{\+\}|[A-Za-z]to\s?infty|\binfty\b")
+_LATEX = re.compile(r"\\[A-Za-z]|[{}]|\$(?!\d)|\{\+\}|[A-Za-z]to\s?infty|\binfty\b")
 _DANGLING = re.compile(
     r"^(?:this|these|those|such|it|its|they|their|also|moreover|furthermore|however|thus|"
     r"hence|here|we also|our (?!paper|work|study)\w+|the proposed|both|another)\b",
@@ -291,7 +291,7 @@ def tldr_figures(rows):
         words = len(tldr.split())
         if (
             words < 9
-            or tldr.startswith("To ")
+            or (tldr.startswith("To ") and "," not in tldr)
             or re.fullmatch(r"We \w+ [^,]+, an? [^,.]{1,45}\.", tldr)
         ):
             problems.append("fragment")

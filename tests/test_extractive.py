@@ -18,9 +18,10 @@ from agent.summaries.extractive import (
     split_sentences,
     summarize_extractive,
 )
-from agent.summaries.faithfulness import MAX_TLDR_WORDS, check_numbers
+from agent.summaries.faithfulness import check_numbers
 from agent.summaries.plain_text import BACK_REFERENCE, ends_cleanly, self_contained, trim_asides
 from agent.summaries.readability import fk_grade
+from agent.summaries.tldr import TLDR_WORDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
 DEMO = Path(__file__).parents[1] / "agent" / "data" / "demo_corpus.jsonl"
@@ -63,7 +64,7 @@ def test_summary_is_extractive_labelled_and_within_limits():
         s = summarize_extractive(paper)
         assert s.model == "extractive" and s.method == "extractive"
         assert s.notice == NO_LLM_NOTICE and "OPENAI_API_KEY" in s.notice
-        assert len(s.tldr.split()) <= MAX_TLDR_WORDS + 1
+        assert len(s.tldr.split()) <= TLDR_WORDS
         assert 2 <= len(split_sentences(s.summary)) <= 4
         assert 1 <= len(s.tags) <= 5 and len(s.key_terms) <= 3
         # Every sentence comes from the abstract, so every number is faithful.
@@ -198,10 +199,11 @@ def test_back_references_are_rewritten_or_refused():
     assert self_contained("This paper proposes X.") == "The paper proposes X."
     assert self_contained("These results suggest Y.") == "The results suggest Y."
     assert self_contained("To address this gap, we introduce X.") == "We introduce X."
-    assert self_contained("Moreover, our method is fast.") == "Our method is fast."
+    assert self_contained("Moreover, our results hold.") == "Our results hold."
     for pointing in (
         "These artefacts hurt recall.", "It is fast.", "Such models fail.",
         "They are slow.", "This allows reuse.", "Thus, it works.", "Those fail too.",
+        "We also prove a bound.", "Our algorithms run in linear time.",
     ):  # fmt: skip
         assert self_contained(pointing) is None, pointing
 
@@ -219,9 +221,11 @@ def test_real_shaped_abstract_reads_alone():
     s = summarize_extractive(
         Paper(id="q", title='Sparse Schr\\"odinger solvers', abstract=abstract, source="file")
     )
+    # the contribution, then its result with the number
     assert s.tldr == (
         "We propose an ℓ1-regularised solver for the time-independent Schrödinger equation "
-        "that converges in O(n²) time."
+        "that converges in O(n²) time. It reduces error by 50% compared with dense solvers, and "
+        "these gains grow with system size."
     )
     assert s.why_it_matters == (
         "Our results suggest that sparse methods are practical for molecules with up to 200 atoms."
@@ -258,7 +262,7 @@ def _assert_tldrs_read_easier_open_alone_and_end_whole(papers: list[Paper]) -> N
     assert [t for t in outputs if opens_with_back_reference(t)] == []
     assert [t for t in outputs if is_cut_off(t)] == []
     assert [t for t in outputs if len(t.split()) > 40 or re.search(r"\\|\$\D", t)] == []
-    assert all(len(s.tldr.split()) <= MAX_TLDR_WORDS for s in made)
+    assert all(len(s.tldr.split()) <= TLDR_WORDS for s in made)
     for s, p in zip(made, papers, strict=True):
         assert check_numbers([("tldr", s.tldr), ("why", s.why_it_matters)], p.abstract) == []
 

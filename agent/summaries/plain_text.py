@@ -27,6 +27,7 @@ _FONT = re.compile(
     r"\\(?:text(?:bf|it|sc|tt|rm|sf|normal|up)?|emph|math(?:rm|bf|it|sf|tt|cal|frak)|bm|"
     r"boldsymbol|mbox|operatorname|underline)\s*\{((?:[^{}]|\{[^{}]*\})*)\}"
 )
+_OLD_FONT = re.compile(r"\{\\(?:em|bf|it|sl|sc|tt|rm|sf|bfseries|itshape|scshape)\s+([^{}]*)\}")
 _URL_MACRO = re.compile(r"\\url\{([^{}]*)\}|\\href\{[^{}]*\}\{([^{}]*)\}")
 _MATH = re.compile(
     r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^\s$](?:[^$\n]{0,200}?[^\s$\\])?)\$(?!\d)", re.S
@@ -70,9 +71,16 @@ def _pylatex(span: str) -> str:
         rest = span[name.end() :]
         return f"{name.group(1)} {_pylatex(rest)}".strip() if rest else name.group(1)
     try:
-        return str(conv.latex_to_text(span))
-    except Exception:  # pylatexenc raises on some malformed macros: keep the words
-        return re.sub(r"[\\{}]", "", span)
+        out = str(conv.latex_to_text(span))
+    except Exception:  # pylatexenc raises on some malformed spans: each macro on its own
+        out = "%s"
+    if "%s" not in out:  # a macro whose arguments are missing comes back as "%s"
+        return out
+    parts = re.split(r"(\\[A-Za-z]+)", span)
+    if len(parts) <= 3:
+        return re.sub(r"[\\{}$]|%s", "", out if len(parts) == 3 else span)
+    text = "".join(_pylatex(p) if p.startswith("\\") else p for p in parts)
+    return re.sub(r"[{}$]|%s", "", text)
 
 
 def _script(kind: str, body: str) -> str:
@@ -108,6 +116,7 @@ def latex_to_text(text: str) -> str:
         return text
     text = text.replace("\\$", _DOLLAR)
     text = _DROP_MACROS.sub("", text)
+    text = _OLD_FONT.sub(r"\1", text)  # {\em word}, {\bf word}: TeX's old font switches
     text = _URL_MACRO.sub(lambda m: m.group(1) or m.group(2) or "", text)
 
     def math(m: re.Match[str]) -> str:
@@ -125,6 +134,8 @@ def latex_to_text(text: str) -> str:
         text = _COMMAND.sub(lambda m: _pylatex(m.group(0)), text)
     if "{" in text:
         text = re.sub(r"\{([^{}\s]*[A-Za-z][^{}\s]*)\}", r"\1", text)  # {BERT} -> BERT
+        text = re.sub(r"\{([^{}\sA-Za-z]{1,3})\}", r"\1", text)  # N{+}D -> N+D
+    text = text.replace("\\ ", " ")  # i.i.d.\ samples: TeX's explicit space
     if "~" in text:
         text = re.sub(r"(?<=[\w.,;:)])~(?=[\w\\(])", " ", text)  # e.g.~a: a LaTeX space
     if "--" in text:
@@ -159,9 +170,21 @@ _ABBREV = re.compile(
 _SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z0-9(\"'“‘$\\])")
 
 
+#: What is left of math when a source strips ``$`` and backslashes (Hugging Face does):
+#: "Dtoinfty" was $D\to\infty$, "infty-step" $\infty$-step, "\20 USD" \$20 USD.
+_STRIPPED_MATH = (
+    (re.compile(r"(?<=[A-Za-z0-9])\s?to\s?infty\b"), "→∞"),
+    (re.compile(r"\binfty\b"), "∞"),
+    (re.compile(r"\\(?=\d)"), "$"),
+)
+
+
 def clean_text(text: str) -> str:
     """LaTeX as text and citation markers gone, every word kept (for prompts, search, QA)."""
     text = latex_to_text(text)
+    if "infty" in text or "\\" in text:
+        for pattern, repl in _STRIPPED_MATH:
+            text = pattern.sub(repl, text)
     text = _NUM_CITE.sub("", text)
     text = _YEAR_CITE.sub("", text)
     text = re.sub(r"\s+", " ", text)

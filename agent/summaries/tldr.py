@@ -29,7 +29,8 @@ TLDR_WORDS = 40
 PART_WORDS = 26
 WHY_WORDS = 40
 #: A candidate within this share of the best score may win by reading easier.
-NEAR_BEST = 0.6
+NEAR_BEST = 0.8
+THIN = 0.3
 # Past these a sentence costs the reader more than it tells them (see bench/bench_readability.py).
 _EASY_WORDS, _EASY_GRADE = 16, 12.0
 CUES = {
@@ -67,10 +68,12 @@ _POINTER = re.compile(
 )
 #: "this density", "these models": a noun the first sentence of a TL;DR has not introduced.
 _DEMONSTRATIVE = re.compile(
-    r"\b(?:this|these|those|such)\s+(?!paper\b|work\b|study\b|article\b|letter\b|as\b)\w+", re.I
+    r"\b(?:this|these|those|such)\s+"
+    r"(?!paper\b|work\b|study\b|article\b|letter\b|as\b|of\b|who\b|which\b|that\b)\w+",
+    re.I,
 )
 #: "We evaluate it on ...": an object pronoun whose noun the reader has not seen.
-_PRONOUN = re.compile(r"\b(?:it|them)\b", re.I)
+_PRONOUN = re.compile(r"\b(?:it|them)\b")
 #: A head that is only a fronted phrase: the main clause was after the comma.
 _FRONTED = re.compile(
     r"^(?:to|for|in|on|with|by|unlike|despite|while|although|though|when|if|as|because|since|"
@@ -97,7 +100,7 @@ _FOLLOWS = re.compile(
 #: "We introduce X, a converter that transforms ..." -> "... a converter. It transforms ...".
 _RELATIVE = re.compile(r"^((?:We|The (?:paper|work|study)) [a-z]+ [^,;]{1,60}, an? [^,;()]{1,50}?) "
                        r"(?:that|which) ([a-z]+s\b)")  # fmt: skip
-_JOINS = re.compile(r"; (?=[a-z])|, and (?=we\b)")
+_JOINS = re.compile(r"; (?=[a-z])|, and (?=(?:we|it|they)\b)")
 
 
 def shorter_sentences(text: str) -> str:
@@ -110,6 +113,21 @@ def shorter_sentences(text: str) -> str:
         sentence = _JOINS.sub(lambda m: ". ", sentence)
         out.append(re.sub(r"\. ([a-z])", lambda m: ". " + m.group(1).upper(), sentence))
     return " ".join(out)
+
+
+def _points_at_unseen(text: str) -> bool:
+    """The first sentence names something through "this"/"it" that the reader has not seen."""
+    first = re.split(r"(?<=[.!?])\s+", text)[0]
+    return bool(_DEMONSTRATIVE.search(first) or _PRONOUN.search(first))
+
+
+def _fits(text: str, limit: int) -> bool:
+    """Every sentence within ``limit`` words, and two or more within TLDR_WORDS."""
+    parts = re.split(r"(?<=[.!?])\s+", text)
+    total = len(text.split())
+    return all(len(p.split()) <= limit for p in parts) and total <= (
+        limit if len(parts) == 1 else max(limit, TLDR_WORDS)
+    )
 
 
 def _sound(text: str, whole: bool) -> bool:
@@ -131,21 +149,34 @@ def variants(sentence: str, limit: int, *, follows: bool = False) -> list[str]:
     text: str | None = _SO_WE.sub("We ", _LEAD_IN.sub("", trim_asides(sentence)))
     if not (follows and _FOLLOWS.match(text or "")):
         text = self_contained(text or "")
-        if text is None or (not follows and (_DEMONSTRATIVE.search(text) or _PRONOUN.search(text))):
+        if text is None:
             return []
     if text is None:
         return []
     forms = [(text, True), *((h, False) for h in clause_heads(text))]
-    return [f for f, whole in forms if len(f.split()) <= limit and _sound(f, whole)]
+    split = shorter_sentences(text)
+    if (
+        split != text
+        and len(split.split()) <= TLDR_WORDS
+        and all(len(part.split()) <= limit for part in re.split(r"(?<=[.!?])\s+", split))
+    ):  # too long as one sentence, not as two
+        forms.insert(0, (split, True))
+    return [
+        f for f, whole in forms
+        if _fits(f, limit) and _sound(f, whole)
+        and (follows or not _points_at_unseen(f))
+    ]  # fmt: skip
 
 
 def content(text: str, index: int, names: Sequence[str]) -> float:
     """How much a sentence says about the paper: its contribution, its result, its name."""
     score = 0.5 + 3.0 * bool(CUES["method"].search(text))
-    score += 1.5 * bool(CUES["finding"].search(text)) + 0.5 * bool(_NUMBER.search(text))
+    score += 1.5 * bool(CUES["finding"].search(text)) + 1.0 * bool(_NUMBER.search(text))
     score += 0.5 * bool(CUES["impact"].search(text)) + 0.25 * (index == 0)
     score += 1.5 * any(name in text for name in names)
-    score -= 0.75 * len(_POINTER.findall(text))
+    # "... trained on it": meaning that lives in another sentence (the form's first one only:
+    # a later one points into the form itself)
+    score -= 0.75 * len(_POINTER.findall(re.split(r"(?<=[.!?])\s+", text)[0]))
     return max(score, 0.1)
 
 
@@ -183,8 +214,8 @@ def compose_tldr(sentences: Sequence[str], names: Sequence[str]) -> tuple[str, l
     for i in leads:
         for lead in variants(sentences[i], PART_WORDS):
             base = content(lead, i, names)
-            if not _thin(lead):
-                offer(base * ease(lead), lead, [i])
+            # A thin lead alone ("We propose X, a method.") only when nothing says more.
+            offer(base * ease(lead) * (THIN if _thin(lead) else 1.0), lead, [i])
             for j in (r for r in results if r > i):
                 for tail in variants(sentences[j], PART_WORDS, follows=j == i + 1):
                     text = f"{lead} {tail}"
@@ -201,8 +232,12 @@ def compose_tldr(sentences: Sequence[str], names: Sequence[str]) -> tuple[str, l
     if not offers:
         return None
     # Of the candidates nearly as telling as the best, the easiest to read.
-    top = max(o[0] for o in offers)
-    close = [o for o in offers if o[0] >= NEAR_BEST * top]
+    best = max(offers, key=lambda o: o[0])
+    numbers = bool(_NUMBER.search(best[1]))  # an easier pick keeps the result's numbers
+    close = [
+        o for o in offers
+        if o[0] >= NEAR_BEST * best[0] and (bool(_NUMBER.search(o[1])) or not numbers)
+    ]  # fmt: skip
     _, text, used = min(close, key=lambda o: (fk_grade(o[1]) or 0.0, -o[0]))
     return shorter_sentences(text), used
 
