@@ -42,6 +42,8 @@ users catch ``PaperbriefError`` (or a branch) and read ``.hint``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prompts import PromptError
 from store.errors import (
     EmbedderError,
@@ -163,6 +165,16 @@ class ToolsUnsupported(LLMError):
 
 class DeliveryError(PaperbriefError):
     default_hint = "Check the smtp_* settings with `paperbrief config show`."
+
+
+def cause_chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc``, then what it was raised from or during, innermost last (each once: a chain
+    can loop). Clients wrap the error that matters (a timeout, a DNS failure, a full disk)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 __all__ = [

@@ -15,12 +15,11 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent import errors
-from agent.errors import DiskError
+from agent.errors import DiskError, cause_chain
 from store.layout import StoreLayout
 from store.state.health import damage_of
 
@@ -94,7 +93,7 @@ def disk_error(exc: BaseException, home: Path | str | None) -> errors.Paperbrief
     """The DiskError behind ``exc`` (the home is ``home``), a StateDamaged for SQLite's report
     of a damaged state file, or None when it is something else."""
     home_path = Path(home).expanduser() if home else None
-    for cause in _chain(exc):
+    for cause in cause_chain(exc):
         if isinstance(cause, DiskError):
             return cause
         code = cause.errno if isinstance(cause, OSError) else None
@@ -137,15 +136,6 @@ def read_only(path: Path | None, *, read_only_fs: bool) -> DiskError:
         hint="Give --home (or PAPERBRIEF_HOME) a directory you can write to"
         + ("." if read_only_fs else f", or make it yours (`chown -R $USER {where}`)."),
     )
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        yield cause
-        cause = cause.__cause__ or cause.__context__
 
 
 def _filename(exc: BaseException) -> Path | None:

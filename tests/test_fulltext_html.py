@@ -7,64 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from fulltext_expect import expected_paragraphs, recovered, words
+from fulltext_expect import HEADINGS, expected_paragraphs, recovered, words
 
 from agent.fulltext import Document, parse_html
 from agent.fulltext.detect import PageKind, classify_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fulltext"
 PAPERS = ("routed_retrieval", "soil_moisture", "queue_bounds", "speech_adapters")
-#: Every heading LaTeX numbered (or not) in the four sources, in order.
-HEADINGS = {
-    "routed_retrieval": [
-        ("1", "Introduction"),
-        ("2", "Related Work"),
-        ("3", "Method"),
-        ("3.1", "Section Router"),
-        ("3.2", "Sparse Experts"),
-        ("3.2.1", "Training Signal"),
-        ("4", "Experiments"),
-        ("4.1", "Setup"),
-        ("4.2", "Results"),
-        ("5", "Conclusion"),
-        (None, "Acknowledgments"),
-        ("A", "Hyperparameters"),
-    ],
-    "soil_moisture": [
-        ("1", "Introduction"),
-        ("2", "Sensor Calibration"),
-        ("2.1", "Gravimetric Reference"),
-        ("2.2", "Temperature Correction"),
-        ("3", "Field Evaluation"),
-        ("3.1", "Sites and Seasons"),
-        ("3.2", "Accuracy"),
-        ("4", "Farmer Decisions"),
-        ("5", "Conclusion"),
-    ],
-    "queue_bounds": [
-        ("1", "Introduction"),
-        ("2", "Model"),
-        ("2.1", "Mean-Field Limit"),
-        ("3", "Tail Bounds"),
-        ("4", "Simulation"),
-        (None, "Limitations"),
-    ],
-    "speech_adapters": [
-        ("1", "Introduction"),
-        ("2", "Background and Related Work"),
-        ("3", "Adapters for the Conformer Encoder"),
-        ("3.1", "Architecture"),
-        ("3.2", "Training"),
-        ("4", "Experiments"),
-        ("4.1", "Data"),
-        ("4.2", "Results"),
-        ("5", "Conclusion"),
-        (None, "Acknowledgements"),
-        ("A", "Training Details"),
-        ("A.1", "Hardware"),
-        ("A.2", "Evaluation Lists"),
-    ],
-}
 MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\bltx_\w+|\\[a-zA-Z]+|&[a-z]+;|\$")
 
 

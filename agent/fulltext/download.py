@@ -20,6 +20,7 @@ import httpx
 
 from agent.errors import ConfigError, SourceHTTPError, SourceTooLarge, SourceUnreachable
 from agent.fulltext.models import Attempt, Outcome
+from agent.sources.body_limits import found
 from agent.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -101,14 +102,7 @@ def download(
 
 
 def _timed_out(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, httpx.TimeoutException):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return found(exc, httpx.TimeoutException) is not None
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -11,7 +11,7 @@ import contextlib
 import re
 from typing import Any, Literal
 
-from agent.errors import LLMError
+from agent.errors import LLMError, cause_chain
 from agent.llm.endpoints import RequestPolicy, is_local_endpoint
 from agent.models import Usage
 
@@ -285,10 +285,7 @@ def _detail(exc: Any) -> str:
 
 def _root_cause(exc: BaseException) -> str:
     """The innermost reason (e.g. "[Errno 111] Connection refused"), not the wrapper's text."""
-    seen = {id(exc)}
-    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
-        seen.add(id(nxt))
-        exc = nxt
+    *_, exc = cause_chain(exc)
     return (str(exc) or type(exc).__name__).rstrip(".")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from agent.errors import PaperbriefError
+from agent.errors import PaperbriefError, cause_chain
 
 _KEY = "paperbrief.bounds"
 
@@ -52,13 +52,7 @@ def bounds(*, max_bytes: int | None = None, seconds: float | None = None) -> dic
 
 def found(exc: BaseException | None, kind: type[Exception]) -> Exception | None:
     """The first ``kind`` error in ``exc``'s cause/context chain (clients wrap them)."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+    return next((e for e in cause_chain(exc) if isinstance(e, kind)), None)
 
 
 class _Meter:

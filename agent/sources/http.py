@@ -26,7 +26,7 @@ import httpx
 
 from agent._version import USER_AGENT
 from agent.errors import ConfigError, SourceHTTPError, SourceTooLarge, SourceUnreachable
-from agent.sources.body_limits import BodyTooLarge, BodyTooSlow, bounds, sync_hook
+from agent.sources.body_limits import BodyTooLarge, BodyTooSlow, bounds, found, sync_hook
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -252,14 +252,7 @@ def _host(url: str) -> str:
 
 def _unresolved(exc: BaseException) -> bool:
     """Whether the failure was a DNS lookup (socket.gaierror somewhere in the cause chain)."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, socket.gaierror):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return found(exc, socket.gaierror) is not None
 
 
 def _unreachable(
