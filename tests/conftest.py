@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from payload_sets import PAYLOAD_SETS, PayloadSet
+from payload_sets import PAYLOAD_SETS, SHARED_ROOT, PayloadSet
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CORPUS = REPO / "agent" / "data" / "demo_corpus.jsonl"
@@ -38,6 +38,22 @@ def _asks_for_local_llm(config: pytest.Config) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _leave_out_absent_samples(config, items)
+    _skip_local_llm_unless_asked(config, items)
+
+
+def _leave_out_absent_samples(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``shared_samples`` read ../shared/samples itself (CI's conformance pass).
+    A user's checkout has none: there they are not collected (nothing skips); the header says."""
+    if SHARED_ROOT.is_dir():
+        return
+    absent = [item for item in items if item.get_closest_marker("shared_samples")]
+    if absent:
+        config.hook.pytest_deselected(items=absent)
+        items[:] = [item for item in items if not item.get_closest_marker("shared_samples")]
+
+
+def _skip_local_llm_unless_asked(config: pytest.Config, items: list[pytest.Item]) -> None:
     chosen = [item for item in items if item.get_closest_marker("local_llm")]
     if not chosen:
         return
@@ -92,6 +108,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     absent = [s for s in PAYLOAD_SETS if s not in PRESENT_PAYLOAD_SETS]
     lines = ["payload sets: " + ", ".join(f"{s.name} ({s.root})" for s in PRESENT_PAYLOAD_SETS)]
     lines += [f"payload set {s.name} not run: {s.root} is absent" for s in absent]
+    if not SHARED_ROOT.is_dir():
+        lines.append(f"tests marked shared_samples not run: {SHARED_ROOT} is absent")
     return lines
 
 
