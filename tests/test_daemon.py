@@ -152,11 +152,6 @@ def test_a_streamed_ask_is_relayed_as_it_comes(home, daemon, caplog):
     assert deltas and deltas[-1] == answer.answer and answer.citations
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="regression under investigation since the store/ restructure: the warm daemon "
-    "sometimes serves its old BM25/dense view after another process's ingest",
-)
 def test_a_paper_another_process_ingests_is_found_at_once(run, tmp_path):
     paper = {
         "id": "2611.09999",

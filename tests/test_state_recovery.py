@@ -93,3 +93,31 @@ def test_without_a_backup_the_fix_says_how_to_start_over(home):
     assert result.exit_code == 2 and "no backup" in result.stderr
     assert "mv " in result.stderr  # start a new state by hand, knowingly
     assert cli(home, "doctor", "--restore-state").exit_code == 2
+
+
+def test_opening_the_state_again_keeps_this_process_writes_visible_to_others(tmp_path):
+    """A long-lived process (the MCP server, the daemon) holds connections to state.sqlite3 and
+    opens it again (a new PaperAgent checks the file). That check must not drop SQLite's POSIX
+    locks: if it did, another process closing its connection would checkpoint and delete the
+    WAL under the live writer, and the writer's next rating would be lost to every other
+    process (the MCP rating test saw exactly this)."""
+    import subprocess
+    import sys
+
+    from store.state.reader_signals import SqliteReaderSignals
+
+    db = tmp_path / "state.sqlite3"
+    held = SqliteReaderSignals(db)
+    assert held.ratings("default") == []
+    SqliteReaderSignals(db).close()  # the same process opens (and checks) the file again
+    reader = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+    touch = reader + "c.execute('SELECT COUNT(*) FROM ratings').fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", touch, str(db)], check=True)
+    held.rate("default", PAPER, 1, "Sparse Routing")
+    seen = subprocess.run(
+        [sys.executable, "-c", reader + "print(c.execute('SELECT COUNT(*) FROM ratings')"
+         ".fetchone()[0])", str(db)], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert seen.stdout.strip() == "1"
+    assert [r.paper_id for r in held.ratings("default")] == [PAPER]
+    held.close()

@@ -8,9 +8,9 @@ one fails with "database disk image is malformed" wherever a page is missing, so
   (consistent while others read) after each successful write session, once ``PRAGMA
   quick_check`` passed: a damaged file never replaces a good backup;
 - ``check_file`` refuses, before any connection, a file that is empty (an existing state
-  that would be started over silently), not an SQLite file, or shorter than its header says;
-  ``damage_of`` turns SQLite's own "malformed" errors into the same ``StateDamaged``, which
-  names the file, the backup and ``paperbrief doctor --restore-state``;
+  that would be started over silently); ``damage_of`` turns SQLite's own findings (not a
+  database, malformed: a truncated file) into the same ``StateDamaged``, which names the
+  file, the backup and ``paperbrief doctor --restore-state``;
 - ``restore_state`` moves the damaged file aside (``state.sqlite3.damaged-<time>``, its -wal
   and -shm with it) and copies the backup back.
 """
@@ -29,7 +29,6 @@ from store.errors import StateDamaged
 
 log = logging.getLogger(__name__)
 
-_HEADER = b"SQLite format 3\x00"
 #: An empty file younger than this may be one another process is creating right now.
 _FRESH_SECONDS = 5.0
 _DAMAGE = ("database disk image is malformed", "file is not a database", "malformed database")
@@ -41,8 +40,14 @@ def backup_path(path: Path) -> Path:
 
 
 def check_file(path: Path) -> None:
-    """StateDamaged when the SQLite file at ``path`` exists but is empty, not SQLite, or
-    truncated; nothing when it is absent (a new home) or looks whole."""
+    """StateDamaged when the SQLite file at ``path`` exists but is empty (an existing state
+    that SQLite would start over silently); nothing when it is absent (a new home).
+
+    Only ``stat``: opening and closing the file here would drop every POSIX lock this
+    process's SQLite connections hold on it (close() releases them all), and another process
+    would then checkpoint and delete the WAL under a live writer, losing its writes. A file
+    that is not SQLite or is truncated is SQLite's own finding on the first read, which
+    ``damage_of`` turns into the same StateDamaged."""
     try:
         size = path.stat().st_size
         age = time.time() - path.stat().st_mtime
@@ -53,23 +58,15 @@ def check_file(path: Path) -> None:
         in_wal = wal.is_file() and wal.stat().st_size > 0  # SQLite rebuilds it from its WAL
         if not in_wal and (backup_path(path).is_file() or age > _FRESH_SECONDS):
             raise damaged(path, "is empty (0 bytes)")
-        return
-    with path.open("rb") as fh:
-        head = fh.read(100)
-    if len(head) < 100 or not head.startswith(_HEADER):
-        raise damaged(path, "is not an SQLite database")
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(head[28:32], "big")
-    if pages and head[24:28] == head[92:96] and size < pages * page_size:  # header size valid
-        raise damaged(path, f"is truncated ({size:,} of its {pages * page_size:,} bytes)")
 
 
 def damage_of(exc: BaseException, path: Path) -> StateDamaged | None:
     """StateDamaged for SQLite's report of a damaged file at ``path``, else None."""
     text = str(exc).lower()
+    if isinstance(exc, sqlite3.DatabaseError) and "file is not a database" in text:
+        return damaged(path, "is not an SQLite database")
     if isinstance(exc, sqlite3.DatabaseError) and any(d in text for d in _DAMAGE):
-        return damaged(path, f"cannot be read ({exc})")
+        return damaged(path, f"cannot be read ({exc}): it may be truncated")
     return None
 
 
