@@ -109,7 +109,7 @@ def _run(
     progress: Progress | None,
     profiles: Sequence[str],
 ) -> DailyResult:
-    now = now or datetime.now(UTC)
+    now = now or agent.clock()  # the agent's injected clock: tests run it at any date
     report = RunReport(step="run")
     result = DailyResult(report=report)
 

@@ -302,3 +302,23 @@ def test_run_reimports_a_profiles_library_file_when_it_changes(servers, tmp_path
     said = " ".join(broken.output.split())
     assert "zotero.bib" in said and "line" in said and "library step failed" in said
     assert len(library_of(cfg, home, "robots")) == 2
+
+
+def test_run_reads_the_agents_clock_not_the_machines(servers, tmp_path, minilm):
+    """The library's run takes its day from the injected clock: a feed announced the day before
+    a date four years ahead is today's news for an agent whose clock says so (with the machine's
+    clock those papers lie in the future and no digest would carry them)."""
+    from agent.config import Settings
+    from agent.daily import run_daily
+    from agent.pipeline import PaperAgent
+
+    then = datetime(2030, 6, 4, 8, tzinfo=UTC)
+    announced = format_datetime(then - timedelta(days=1))
+    servers["feed"].route("/rss/cs.LG", [Resp(200, rss(servers["papers"], announced))])
+    settings = Settings.load(servers["config"], home=tmp_path / "home")
+    with PaperAgent(settings, embedder=minilm, clock=lambda: then) as agent:
+        result = run_daily(agent, out=[tmp_path / "digest.md"])
+    assert result.failed_step is None, result.report
+    digest = (tmp_path / "digest.md").read_text(encoding="utf-8")
+    assert all(f"arxiv.org/abs/{p['arxiv_id']}" in digest for p in servers["papers"]), digest
+    assert digest.startswith("# paperbrief · Tuesday 04 June 2030")

@@ -343,5 +343,5 @@ def deliver(
         raise
     history.mark_sent(digest.id, digest_ids(digest), result.accepted)
     if state is not None:
-        remember(state, digest, result, datetime.now(UTC))
+        remember(state, digest, result, digest.created_at)  # the digest's (injected) clock
     return result
