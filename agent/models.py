@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -50,9 +49,11 @@ class Paper(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def content_hash(self) -> str:
-        """Changes exactly when the text we embed changes."""
-        text = normalize_text(self.title) + "\n" + normalize_text(self.abstract)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        """Changes exactly when the text we embed changes (the store's one definition, which
+        also dates plain dicts that come without one)."""
+        from store.papers.records import content_hash
+
+        return content_hash(self.title, self.abstract)
 
 
 #: A date as people give it: ``1d``, ``2w``, ``2026-11-20``, a date or a datetime.

@@ -60,7 +60,8 @@ _WS = re.compile(r"\s+")
 
 
 def content_hash(title: str, abstract: str) -> str:
-    """Same definition as agent.models.Paper.content_hash (for plain dicts that lack one)."""
+    """The hash of the text a paper's chunks embed (whitespace collapsed): the one definition,
+    which agent.models.Paper.content_hash returns too."""
     norm = _WS.sub(" ", title or "").strip() + "\n" + _WS.sub(" ", abstract or "").strip()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:32]
 
