@@ -46,6 +46,7 @@ class ProfileDelivery(BaseModel):
     digest_id: str
     shown: int
     accounted: int
+    themes: int = 0
     delivered: bool = False
     delivered_to: list[str] = Field(default_factory=list)
     saved_in: Path | None = None
@@ -157,7 +158,7 @@ def _run_profile(
     report.counts["digest_themes"] = report.counts.get("digest_themes", 0) + len(digest.themes)
     delivery = ProfileDelivery(
         profile=name, digest_id=digest.id, shown=len(digest.papers),
-        accounted=len(digest.papers) + len(digest.rest),
+        accounted=len(digest.papers) + len(digest.rest), themes=len(digest.themes),
         saved_in=agent.settings.layout.digest_folder(digest.id),
     )  # fmt: skip
     profile_to = agent.settings.profile(name).to

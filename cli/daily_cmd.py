@@ -82,15 +82,15 @@ def _print_run(result: DailyResult) -> None:
 
     output.print_source_statuses(result.report)
     con = output.console()
-    counts = result.report.counts
-    con.print(
-        f"digest: {int(counts.get('digest_papers', 0))} papers in "
-        f"{int(counts.get('digest_themes', 0))} themes, saved in {escape(str(result.saved_in))}"
-    )
+    for d in result.digests:  # one line per reader: two profiles are never added together
+        con.print(
+            f"digest {escape(d.profile)}: {d.shown} papers in {d.themes} themes, saved in "
+            f"{escape(str(d.saved_in))}"
+        )
+        if d.delivered_to:
+            con.print(f"  e-mailed to {escape(', '.join(d.delivered_to))}")
     for path in result.written:
         con.print(f"wrote {escape(str(path))}")
-    if result.delivered_to:
-        con.print(f"e-mailed to {escape(', '.join(result.delivered_to))}")
     posted = [p for d in result.digests for p in d.posts if p.status == "posted"]
     for post in posted:  # channels are masked URLs: service and host only
         again = " (retried)" if post.retried else ""

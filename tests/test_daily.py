@@ -245,12 +245,21 @@ max_papers = 3
     assert sorted(m["To"] for m in messages) == ["robots@example.org", "weather@example.org"]
     by_to = {m["To"]: m.get_body(("plain",)).get_content() for m in messages}
     assert by_to["robots@example.org"] != by_to["weather@example.org"]
+    # a reader of both tells them apart by the subject
+    subjects = {m["To"]: m["Subject"] for m in messages}
+    assert subjects["robots@example.org"].startswith("paperbrief robots · ")
+    assert subjects["weather@example.org"].startswith("paperbrief weather · ")
     # summaries only for shown papers (at most 3 + 3), plus one name per theme
     bodies = [json.dumps(r.json) for r in servers["llm"].chat_requests]
     summary_calls = [b for b in bodies if "SummaryDraft" in b]
     assert 0 < len(summary_calls) <= 6 < len(servers["papers"])
     # theme names: at most one call per theme of each 3-paper digest (a handful, never per paper)
     assert len(bodies) - len(summary_calls) <= 2 * 2
+    # the human output gives each profile its own line, never the two added together
+    again = invoke(cfg, tmp_path / "home")
+    assert again.exit_code == 0, again.output
+    lines = [x for x in again.output.splitlines() if x.startswith("digest ")]
+    assert [x.split(":")[0] for x in lines] == ["digest robots", "digest weather"], again.output
 
 
 ROBOT_BIB = """@article{walkN,

@@ -167,8 +167,11 @@ class Digest(BaseModel):
 
     @property
     def subject(self) -> str:
-        """Mail subject: date and counts only, never a paper's title (titles are untrusted)."""
+        """Mail subject: the profile (unless the default), date and counts only, never a
+        paper's title (titles are untrusted). A reader of two profiles tells them apart."""
         day = self.created_at.strftime("%a %d %b %Y")
+        if self.profile != "default":  # the field's default, agent.config.DEFAULT_PROFILE
+            day = f"{self.profile} · {day}"
         if self.empty:
             return f"paperbrief {day}: nothing new"
         n, t = len(self.papers), len(self.themes)
