@@ -141,7 +141,7 @@ def _run_profile(
     result: DailyResult,
 ) -> ProfileDelivery:  # fmt: skip
     """Choose this reader's papers, summarize only the shown ones, digest, deliver."""
-    from agent.digest.flow import DigestRequest, digest_ids
+    from agent.digest.flow import DigestRequest, mark_delivered
     from agent.digest.render import write_digest
 
     report = result.report
@@ -178,7 +178,7 @@ def _run_profile(
     if delivered:
         if not delivery.delivered_to and (digest.papers or digest.rest):
             # delivered by file or kept in the history only: still never repeat these papers
-            agent.history.mark_sent(digest.id, digest_ids(digest))
+            mark_delivered(agent.history, digest, settings=agent.settings)
         agent.store.state.set_meta(key, (digest.window_end or now).isoformat())
     delivery.delivered_to = list(dict.fromkeys([*delivery.delivered_to, *resent]))
     _post(agent, digest, delivery, now, result)

@@ -1,5 +1,6 @@
-"""The Atom feed of saved digests: parsed back as Atom, one entry per digest (a re-save updates,
-never duplicates), stable ids, bounded, per profile, hostile titles and a corrupt feed.xml."""
+"""The Atom feed of delivered digests: parsed back as Atom, one entry per delivered digest (a
+re-save updates, never duplicates; previews and "nothing new" are no entries), distinct titles,
+stable ids, bounded, per profile, hostile titles and a corrupt feed.xml."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from agent.config import Settings
 from agent.digest.feed import ATOM_NS, entry_id, update_feed
-from agent.digest.flow import save_digest
+from agent.digest.flow import mark_delivered, save_digest
 from agent.digest.models import Digest, DigestPaper, Theme
 from agent.pipeline import PaperAgent
 from agent.sources.base import FetchRequest
@@ -51,7 +52,10 @@ def make(n: int, *, title: str = "A title", profile: str = "default", papers: in
 
 
 def save(settings: Settings, history: SqliteDigestHistory, digest: Digest) -> Path:
-    return save_digest(history, digest, settings=settings)
+    """Saved and delivered, as `run` and `digest --email` do."""
+    folder = save_digest(history, digest, settings=settings)
+    mark_delivered(history, digest, ["reader@example.org"], settings=settings)
+    return folder
 
 
 def parse(path: Path) -> etree._Element:
@@ -94,10 +98,12 @@ def test_feed_is_atom_and_grows_by_one_entry_per_digest(home, history):
     got = entries(root)
     assert len(got) == 2
     newest, oldest = got
-    assert newest.findtext(f"{A}title") == "paperbrief digest — 2026-11-02 (default)"
+    assert newest.findtext(f"{A}title") == (
+        "paperbrief digest — 2026-11-02 06:00 UTC (default): 3 new papers in 1 theme"
+    )
     assert newest.findtext(f"{A}updated") == "2026-11-02T06:00:00+00:00"
     assert root.findtext(f"{A}updated") == "2026-11-02T06:00:00+00:00"
-    assert oldest.findtext(f"{A}title") == "paperbrief digest — 2026-11-01 (default)"
+    assert oldest.findtext(f"{A}title").startswith("paperbrief digest — 2026-11-01 06:00 UTC")
     for entry in got:
         assert entry.findtext(f"{A}id").startswith("urn:uuid:")
         content = entry.find(f"{A}content")
@@ -114,6 +120,29 @@ def test_feed_is_atom_and_grows_by_one_entry_per_digest(home, history):
     save(settings, history, make(1))
     assert feed.read_bytes() == before and feed.stat().st_mtime_ns == mtime
     assert len(ids(feed)) == 2
+
+
+def test_only_delivered_digests_with_papers_are_entries_and_titles_differ(home, history):
+    settings = Settings(home=home)
+    feed = home / "digests" / "feed.xml"
+    save(settings, history, make(0))
+    preview = make(1)  # `digest` or `digest --json`: saved, never delivered
+    save_digest(history, preview, settings=settings)
+    assert ids(feed) == [entry_id(make(0).id)]
+    # a "nothing new" mail was sent: no entry for it either
+    nothing = Digest(id=f"{DAY0 + timedelta(days=2):%Y-%m-%dT%H%M%SZ}",
+                     created_at=DAY0 + timedelta(days=2), empty_reason="Nothing new.")  # fmt: skip
+    save(settings, history, nothing)
+    assert ids(feed) == [entry_id(make(0).id)]
+    mark_delivered(history, preview, settings=settings)  # delivered later: it joins
+    assert ids(feed) == [entry_id(preview.id), entry_id(make(0).id)]
+    # two digests of one day (a morning run and a lunchtime one) read apart
+    later = make(0, papers=2).model_copy(
+        update={"id": "2026-11-01T120000Z", "created_at": DAY0 + timedelta(hours=6)}
+    )
+    save(settings, history, later)
+    titles = [e.findtext(f"{A}title") for e in entries(parse(feed))]
+    assert len(titles) == len(set(titles)) == 3, titles
 
 
 def test_entry_ids_are_stable_across_rebuilds(home, history):
@@ -200,7 +229,7 @@ def test_each_profile_has_its_feed_and_public_links(home, history):
     )
     link = entries(alice)[0].find(f"{A}link").get("href")
     assert link == f"https://lab.example/pb/{make(2, profile='alice').id}/digest.html"
-    assert entries(alice)[0].findtext(f"{A}title").endswith("(alice)")
+    assert "(alice): 3 new papers" in entries(alice)[0].findtext(f"{A}title")
     # Bob's feed lives outside the served folder: its links are files, not guessed URLs.
     bob = parse(home / "bob.xml")
     assert bob.find(f"{A}link[@rel='self']").get("href").startswith("file://")
@@ -257,20 +286,30 @@ def ingested_home(tmp_path_factory, minilm) -> Path:
     return home
 
 
-def test_cli_digest_out_updates_the_feed(ingested_home, tmp_path):
+def test_cli_digest_previews_add_no_entry_and_an_emailed_digest_does(ingested_home, tmp_path):
+    from smtpserver import smtp_server
+
     from cli.main import app
 
     home = tmp_path / "home"
     shutil.copytree(ingested_home, home)
     runner = CliRunner()
     feed = home / "digests" / "feed.xml"
-    for n, out in enumerate(("a.html", "b.md"), start=1):
-        args = ["--home", str(home), "digest", "--since", "2000-01-01", "--include-sent",
-                "--no-llm", "--out", str(tmp_path / out)]  # fmt: skip
-        result = runner.invoke(app, args, catch_exceptions=False)
+    base = ["--home", str(home), "digest", "--since", "2000-01-01", "--include-sent", "--no-llm"]
+    for preview in (["--out", str(tmp_path / "a.html")], ["--json"]):
+        result = runner.invoke(app, [*base, *preview], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        assert len(entries(parse(feed))) == n
-    (first, second) = entries(parse(feed))
+    assert not feed.exists() or entries(parse(feed)) == []
+    with smtp_server() as (sink, port):
+        smtp = {"HOST": "127.0.0.1", "PORT": str(port), "SECURITY": "none",
+                "FROM_ADDR": "pb@example.org"}  # fmt: skip
+        env = {f"PAPERBRIEF_SMTP__{k}": v for k, v in smtp.items()}
+        for _ in range(2):
+            result = runner.invoke(app, [*base, "--email", "reader@example.org"], env=env,
+                                   catch_exceptions=False)  # fmt: skip
+            assert result.exit_code == 0, result.output
+        assert len(sink.messages()) == 2
+    (second, first) = entries(parse(feed))
     assert first.findtext(f"{A}id") != second.findtext(f"{A}id")
     text = lxml.html.fragment_fromstring(first.find(f"{A}content").text, create_parent="div")
     titles = [json.loads(line)["title"] for line in DEMO.read_text(encoding="utf-8").splitlines()]

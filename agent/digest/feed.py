@@ -1,14 +1,16 @@
-"""The Atom feed of saved digests: ``home/digests/feed.xml`` (or ``[digest] feed_path``), one
-entry per digest, so a feed reader can follow a paperbrief that writes to a shared or served
-folder.
+"""The Atom feed of delivered digests: ``home/digests/feed.xml`` (or ``[digest] feed_path``),
+one entry per digest that reached its reader (e-mailed, posted, or written by ``run``), so a
+feed reader can follow a paperbrief that writes to a shared or served folder. Previews
+(``digest``, ``digest --json``) and "nothing new" digests are no entries; each entry's title
+carries its time and counts, so two digests of one day read apart.
 
-The feed is rebuilt from the digest history each time a digest is saved: the history is the
-source of truth, so a hand-edited, truncated or foreign feed.xml costs a warning, never the
-digest or an entry. Each entry carries the mail's HTML (its ``<body>``, without the stylesheets):
-it is size-bounded and already escaped, where the full list can run to hundreds of kilobytes per
-day. Entry ids are ``urn:uuid``s derived from the digest id, and entry times from the digest's
-creation time, so rebuilding the same history writes the same bytes and a reader never sees an
-entry twice.
+The feed is rebuilt from the digest history each time a digest is saved or delivered: the
+history is the source of truth, so a hand-edited, truncated or foreign feed.xml costs a warning,
+never the digest or an entry. Each entry carries the mail's HTML (its ``<body>``, without the
+stylesheets): it is size-bounded and already escaped, where the full list can run to hundreds of
+kilobytes per day. Entry ids are ``urn:uuid``s derived from the digest id, and entry times from
+the digest's creation time, so rebuilding the same history writes the same bytes and a reader
+never sees an entry twice.
 
 Each profile has its own feed (``feed-NAME.xml`` beside the default profile's), since each is
 one reader's ranking; profiles configured with the same ``feed_path`` share it.
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 FEED_FILE = "feed.xml"
 MAIL_FILE = "digest.html"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-_SPARE = 4  # history rows read per feed entry, at most
+_SPARE = 10  # history rows read per feed entry, at most (previews and moved files are skipped)
 #: Namespace of every id the feed hands out; fixed forever, or readers see new entries.
 ID_NAMESPACE = uuid.UUID("5b0f7c1e-2a7d-4a55-9a43-6f1d3e0c9b21")
 # Characters XML 1.0 forbids (lxml refuses them): a control character in a title must not cost
@@ -91,8 +93,12 @@ def entry_id(digest_id: str) -> str:
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'digest|' + digest_id)}"
 
 
-def entry_title(created_at: datetime, profile: str) -> str:
-    return xml_safe(f"paperbrief digest — {created_at:%Y-%m-%d} ({profile})")
+def entry_title(created_at: datetime, profile: str, subject: str = "") -> str:
+    """``paperbrief digest — 2026-11-02 06:00 UTC (default): 30 of 812 new papers in 6
+    themes``: the time and the subject's counts tell one day's digests apart."""
+    counts = subject.split(": ", 1)[1] if ": " in subject else ""
+    title = f"paperbrief digest — {created_at:%Y-%m-%d %H:%M} UTC ({profile})"
+    return xml_safe(f"{title}: {counts}" if counts else title)
 
 
 # --- where ---------------------------------------------------------------------------------------
@@ -149,6 +155,8 @@ def feed_entries(history: RunHistory, target: FeedTarget) -> list[FeedEntry]:
     for row in history.runs(_SPARE * target.max_entries, profiles=list(target.profiles)):
         if len(entries) == target.max_entries:
             break
+        if row.get("status") != "sent" or not int(row.get("papers") or 0):
+            continue  # a preview, an undelivered or a "nothing new" digest: no entry
         entry = _entry(row, Path(history.digests_dir) / safe_name(str(row["digest_id"])), target)
         if entry is not None:
             entries.append(entry)
@@ -238,7 +246,7 @@ def build_feed(entries: Sequence[FeedEntry], target: FeedTarget) -> str:
     for e in sorted(entries, key=lambda e: (e.created_at, e.digest_id), reverse=True):
         fe = fg.add_entry(order="append")
         fe.id(entry_id(e.digest_id))
-        fe.title(entry_title(e.created_at, e.profile))
+        fe.title(entry_title(e.created_at, e.profile, e.subject))
         fe.updated(e.created_at)
         fe.published(e.created_at)
         fe.summary(xml_safe(e.subject) or None)

@@ -307,6 +307,20 @@ def save_digest(
     return folder
 
 
+def mark_delivered(
+    history: DigestHistory, digest: Digest, recipients: Sequence[str] = (), *,
+    settings: Settings | None = None,
+) -> None:  # fmt: skip
+    """The digest reached its reader (mail, chat, or a file ``run`` wrote): its papers never
+    come back, and with ``settings`` its profile's feed gains its entry (the feed carries
+    delivered digests only, not previews)."""
+    history.mark_sent(digest.id, digest_ids(digest), recipients)
+    if settings is not None:
+        from agent.digest.feed import update_feed
+
+        update_feed(settings, history, digest.profile)
+
+
 def digest_ids(digest: Digest) -> list[str]:
     """Every paper a delivered digest accounts for: shown in detail, or counted and listed in
     its full list. None of them comes back in the reader's next digest."""
@@ -341,7 +355,7 @@ def deliver(
         history.mark_failed(digest.id, str(exc))
         exc.hint = f"{exc.hint} The digest is saved in {folder}.".strip()
         raise
-    history.mark_sent(digest.id, digest_ids(digest), result.accepted)
+    mark_delivered(history, digest, result.accepted, settings=settings)
     if state is not None:
         remember(state, digest, result, digest.created_at)  # the digest's (injected) clock
     return result

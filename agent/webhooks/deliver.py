@@ -90,9 +90,9 @@ def post_to_chat(
         digest, urls, history=agent.history, full_link=link, notifier=notifier, now=now
     )
     if mark_sent and report.results and not digest.empty:
-        from agent.digest.flow import digest_ids
+        from agent.digest.flow import mark_delivered
 
-        agent.history.mark_sent(digest.id, digest_ids(digest))
+        mark_delivered(agent.history, digest, settings=agent.settings)
     return report
 
 
