@@ -220,3 +220,24 @@ def test_md_escape_and_format_for_path():
     with pytest.raises(InputError) as info:
         format_for_path("digest.pdf")
     assert ".html, .md or .txt" in info.value.hint
+
+
+def test_a_card_without_authors_has_no_author_line_in_any_format():
+    """A pasted page without authors: the card says nothing of them, never "Unknown authors";
+    what is known (category, upvotes) still shows, and a card knowing nothing has no meta line."""
+    bare = paper("2401.00009", "Bare", authors_short="", categories=[], upvotes=None)
+    some = paper("2401.00008", "Some", authors_short="", categories=["cs.LG"], upvotes=12)
+    digest = Digest(
+        id="d", created_at=datetime(2026, 11, 28, 6, tzinfo=UTC), papers=[bare, some],
+        top_picks=[], themes=[Theme(name="T", overview="", keywords=[],
+                                    paper_ids=[bare.id, some.id])],
+    )  # fmt: skip
+    for fmt, meta in (("html", "cs.LG</span> · <span"), ("md", "cs.LG · ▲ 12"),
+                      ("txt", "cs.LG | 12 upvotes")):  # fmt: skip
+        text = render(digest, fmt)
+        assert "Unknown" not in text, fmt
+        assert meta in text, (fmt, text)
+        assert "Ada Lovelace" not in text
+    md = render(digest, "md").splitlines()
+    after_bare = md[next(i for i, line in enumerate(md) if "Bare" in line) + 1]
+    assert after_bare.strip().startswith(("Tldr of", "*From the abstract")), after_bare
