@@ -53,7 +53,7 @@ def make(n: int, *, title: str = "A title", profile: str = "default", papers: in
 
 def save(settings: Settings, history: SqliteDigestHistory, digest: Digest) -> Path:
     """Saved and delivered, as `run` and `digest --email` do."""
-    folder = save_digest(history, digest, settings=settings)
+    folder = save_digest(history, digest)
     mark_delivered(history, digest, ["reader@example.org"], settings=settings)
     return folder
 
@@ -127,7 +127,7 @@ def test_only_delivered_digests_with_papers_are_entries_and_titles_differ(home, 
     feed = home / "digests" / "feed.xml"
     save(settings, history, make(0))
     preview = make(1)  # `digest` or `digest --json`: saved, never delivered
-    save_digest(history, preview, settings=settings)
+    save_digest(history, preview)
     assert ids(feed) == [entry_id(make(0).id)]
     # a "nothing new" mail was sent: no entry for it either
     nothing = Digest(id=f"{DAY0 + timedelta(days=2):%Y-%m-%dT%H%M%SZ}",

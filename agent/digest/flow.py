@@ -257,7 +257,7 @@ def make_digest(
         )
     if request.save:
         digest.full_list = str(history.digests_dir / safe_name(digest.id) / FULL_LIST)
-        save_digest(history, digest, settings=settings)
+        save_digest(history, digest)
     return digest
 
 
@@ -274,11 +274,9 @@ def save_digest(
     history: DigestHistory,
     digest: Digest,
     rendered: RenderedDigest | None = None,
-    *,
-    settings: Settings | None = None,
 ) -> Path:
-    """Write the digest's files and history row; with ``settings``, rebuild its profile's
-    Atom feed too (a feed that cannot be written is logged, the digest stays saved)."""
+    """Write the digest's files and history row. The feed is not touched: it carries delivered
+    digests only, and ``mark_delivered`` rebuilds it."""
     from agent.digest.render import render_all
 
     rendered = rendered or render_all(digest)
@@ -300,25 +298,20 @@ def save_digest(
         window_end=digest.window_end.isoformat() if digest.window_end else None,
         profile=digest.profile,
     )
-    if settings is not None:
-        from agent.digest.feed import update_feed
-
-        update_feed(settings, history, digest.profile)
     return folder
 
 
 def mark_delivered(
     history: DigestHistory, digest: Digest, recipients: Sequence[str] = (), *,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> None:  # fmt: skip
     """The digest reached its reader (mail, chat, or a file ``run`` wrote): its papers never
-    come back, and with ``settings`` its profile's feed gains its entry (the feed carries
-    delivered digests only, not previews)."""
-    history.mark_sent(digest.id, digest_ids(digest), recipients)
-    if settings is not None:
-        from agent.digest.feed import update_feed
+    come back, and its profile's feed gains its entry (a feed that cannot be written is
+    logged, the delivery stands)."""
+    from agent.digest.feed import update_feed
 
-        update_feed(settings, history, digest.profile)
+    history.mark_sent(digest.id, digest_ids(digest), recipients)
+    update_feed(settings, history, digest.profile)
 
 
 def digest_ids(digest: Digest) -> list[str]:
@@ -346,7 +339,7 @@ def deliver(
 
     recipients = list(to or settings.smtp.to)
     rendered = render_all(digest)
-    folder = save_digest(history, digest, rendered, settings=settings)
+    folder = save_digest(history, digest, rendered)
     try:
         result = send_digest(
             digest, recipients, settings, rendered=rendered, ssl_context=ssl_context

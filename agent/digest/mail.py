@@ -2,8 +2,8 @@
 
 Security is explicit: ``starttls`` refuses a server that does not offer STARTTLS, ``tls`` is
 implicit TLS (port 465), and ``none`` is allowed only to a loopback relay. Nothing falls back
-to plaintext. The subject carries the profile, the date and counts only; paper titles never reach a
-header.
+to plaintext. The subject carries the profile, the date and counts only; paper titles never
+reach a header.
 """
 
 from __future__ import annotations

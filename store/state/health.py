@@ -49,11 +49,11 @@ def check_file(path: Path) -> None:
     that is not SQLite or is truncated is SQLite's own finding on the first read, which
     ``damage_of`` turns into the same StateDamaged."""
     try:
-        size = path.stat().st_size
-        age = time.time() - path.stat().st_mtime
+        stat = path.stat()
     except FileNotFoundError:
         return
-    if size == 0:
+    if stat.st_size == 0:
+        age = time.time() - stat.st_mtime
         wal = path.with_name(path.name + "-wal")
         in_wal = wal.is_file() and wal.stat().st_size > 0  # SQLite rebuilds it from its WAL
         if not in_wal and (backup_path(path).is_file() or age > _FRESH_SECONDS):
@@ -63,11 +63,11 @@ def check_file(path: Path) -> None:
 def damage_of(exc: BaseException, path: Path) -> StateDamaged | None:
     """StateDamaged for SQLite's report of a damaged file at ``path``, else None."""
     text = str(exc).lower()
-    if isinstance(exc, sqlite3.DatabaseError) and "file is not a database" in text:
+    if not isinstance(exc, sqlite3.DatabaseError) or not any(d in text for d in _DAMAGE):
+        return None
+    if "file is not a database" in text:
         return damaged(path, "is not an SQLite database")
-    if isinstance(exc, sqlite3.DatabaseError) and any(d in text for d in _DAMAGE):
-        return damaged(path, f"cannot be read ({exc}): it may be truncated")
-    return None
+    return damaged(path, f"cannot be read ({exc}): it may be truncated")
 
 
 def damaged(path: Path, what: str) -> StateDamaged:
